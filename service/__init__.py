@@ -1,0 +1,3 @@
+"""Counterpoint: each side's competing account of a dispute, point by point, quoted verbatim."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,96 @@
+"""Split a document into sentences and sentence-aligned chunks, with exact character offsets."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pysbd
+
+from .models import Chunk, Span
+
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_SPACE = re.compile(r"\s")
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def _tight(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink `[start, end)` so it neither starts nor ends with whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    spans, cursor = [], 0
+    for m in _PARAGRAPH.finditer(text):
+        spans.append((cursor, m.start()))
+        cursor = m.end()
+    spans.append((cursor, len(text)))
+    return [s for s in (_tight(text, a, b) for a, b in spans) if s[1] > s[0]]
+
+
+def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Cut an over-long span at whitespace into pieces of at most `limit` characters."""
+    pieces = []
+    while end - start > limit:
+        cut = start + limit
+        space = text.rfind(" ", start + limit // 2, cut)
+        if space > start:
+            cut = space
+        a, b = _tight(text, start, cut)
+        if b > a:
+            pieces.append((a, b))
+        start = cut
+    a, b = _tight(text, start, end)
+    if b > a:
+        pieces.append((a, b))
+    return pieces
+
+
+def sentences(text: str, max_len: int = 2000) -> list[Span]:
+    """Sentences of `text` as tight spans; paragraphs never merge, over-long sentences are cut."""
+    out: list[Span] = []
+    for p_start, p_end in _paragraphs(text):
+        cursor = p_start
+        for piece in _segmenter().segment(text[p_start:p_end]):
+            found = text.find(piece, cursor, p_end)
+            if found < 0:  # pysbd changed the text: fall back to the rest of the paragraph
+                found, piece = cursor, text[cursor:p_end]
+            a, b = found, found + len(piece)
+            cursor = b
+            for s, e in _split_long(text, *_tight(text, a, b), max_len):
+                out.append(Span(start=s, end=e))
+        if cursor < p_end:  # anything pysbd left behind at the end of the paragraph
+            for s, e in _split_long(text, *_tight(text, cursor, p_end), max_len):
+                out.append(Span(start=s, end=e))
+    return out
+
+
+def chunks(doc_id: str, text: str, size: int, overlap: int) -> list[Chunk]:
+    """Group consecutive sentences into chunks of at most `size` characters, overlapping by up to
+    `overlap` characters of whole sentences; `text[chunk.start:chunk.end] == chunk.text`."""
+    units: list[tuple[int, int]] = []
+    for s in sentences(text, max_len=size):
+        units.append((s.start, s.end))
+    out: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j = i
+        while j + 1 < len(units) and units[j + 1][1] - units[i][0] <= size:
+            j += 1
+        start, end = units[i][0], units[j][1]
+        out.append(Chunk(doc_id=doc_id, index=len(out), start=start, end=end, text=text[start:end]))
+        if j + 1 >= len(units):
+            break
+        nxt = j + 1
+        while nxt - 1 > i and end - units[nxt - 1][0] <= overlap:
+            nxt -= 1
+        i = nxt
+    return out

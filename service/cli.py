@@ -1,0 +1,203 @@
+"""The `counterpoint` command line. Errors become one line on stderr and a non-zero exit, here only."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from .errors import CounterpointError, InputError
+from .settings import Settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Line up each side's competing account of a dispute, point by point, quoted verbatim.",
+)
+
+Collection = Annotated[str, typer.Option("--collection", "-c", help="Collection name.")]
+T = TypeVar("T")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        _fail(f"bad setting {where}: {first['msg']}", 2)
+        raise  # unreachable; keeps type checkers happy
+
+
+def _run(fn: Callable[[], T]) -> T:
+    """Run a command body; typed errors become one clear line and exit status 1."""
+    try:
+        return fn()
+    except CounterpointError as exc:
+        _fail(str(exc))
+        raise
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+        raise
+
+
+@app.command()
+def ingest(
+    inputs: Annotated[list[str], typer.Argument(help="Files, directories, http(s) URLs, or - for stdin.")],
+    collection: Collection = "default",
+    doc_id: Annotated[
+        str | None, typer.Option("--id", help="Document id (default: from the content hash).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Title (default: from the document).")] = None,
+    outlet: Annotated[str | None, typer.Option(help="Outlet or publisher.")] = None,
+) -> None:
+    """Add documents to a collection. Re-ingesting the same text is a no-op."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from . import ingest as ing
+    from .store import open_store
+
+    settings = _settings()
+    if doc_id and len(inputs) != 1:
+        _fail("--id needs exactly one input")
+
+    def sources() -> list[tuple[str, Callable[[], ing.Loaded]]]:
+        items: list[tuple[str, Callable[[], ing.Loaded]]] = []
+        for raw in inputs:
+            if raw == "-":
+                items.append(("stdin", lambda: ing.load_stream(sys.stdin.buffer, "stdin", settings)))
+            elif raw.startswith(("http://", "https://")):
+                items.append((raw, lambda u=raw: ing.load_url(u, settings)))
+            else:
+                for p in ing.expand_paths([Path(raw)]):
+                    items.append((str(p), lambda p=p: ing.load_file(p, settings)))
+        return items
+
+    def body() -> int:
+        items = sources()
+        if doc_id and len(items) != 1:
+            raise InputError("--id needs exactly one document")
+        failures = 0
+        with (
+            open_store(settings) as store,
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=_stderr_console(),
+                transient=True,
+                disable=not sys.stderr.isatty(),
+            ) as progress,
+        ):
+            for name, load in items:
+                task = progress.add_task(f"embedding {Path(name).name[:40]}", total=None)
+                try:
+                    result = ing.ingest(
+                        store,
+                        collection,
+                        load(),
+                        settings,
+                        doc_id=doc_id,
+                        title=title,
+                        outlet=outlet,
+                        on_progress=lambda done, total, t=task: progress.update(
+                            t, completed=done, total=total
+                        ),
+                    )
+                except CounterpointError as exc:
+                    failures += 1
+                    progress.console.print(f"error: {exc}", markup=False, highlight=False)
+                    continue
+                finally:
+                    progress.remove_task(task)
+                m = result.meta
+                verb = "added" if result.created else "unchanged (already stored)"
+                typer.echo(f"{m.id}\t{verb}\t{m.n_chunks} chunks\t{m.title}")
+        return failures
+
+    if _run(body):
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_(collection: Collection = "default") -> None:
+    """List the documents in a collection."""
+    from .store import open_store
+
+    settings = _settings()
+
+    def body() -> None:
+        with open_store(settings) as store:
+            docs = store.list(collection)
+        if not docs:
+            typer.echo(f"collection {collection!r} is empty", err=True)
+        for m in docs:
+            typer.echo(f"{m.id}\t{m.n_chunks} chunks\t{m.n_chars} chars\t{m.outlet}\t{m.date}\t{m.title}")
+
+    _run(body)
+
+
+@app.command()
+def show(
+    doc_id: Annotated[str, typer.Argument(help="Document id.")],
+    collection: Collection = "default",
+    text: Annotated[
+        bool, typer.Option("--text", help="Print exactly the stored text, nothing else.")
+    ] = False,
+) -> None:
+    """Show a document's metadata and text."""
+    from .store import open_store
+
+    settings = _settings()
+
+    def body() -> None:
+        with open_store(settings) as store:
+            doc = store.get(collection, doc_id)
+        if text:
+            sys.stdout.buffer.write(doc.text.encode("utf-8"))
+            sys.stdout.buffer.flush()
+            return
+        for key, value in doc.meta.model_dump().items():
+            typer.echo(f"{key}: {value}")
+        typer.echo("")
+        typer.echo(doc.text)
+
+    _run(body)
+
+
+@app.command()
+def delete(
+    doc_id: Annotated[str, typer.Argument(help="Document id.")], collection: Collection = "default"
+) -> None:
+    """Delete a document and its chunks."""
+    from .store import open_store
+
+    settings = _settings()
+
+    def body() -> None:
+        with open_store(settings) as store:
+            meta = store.delete(collection, doc_id)
+        typer.echo(f"{meta.id}\tdeleted\t{meta.title}")
+
+    _run(body)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

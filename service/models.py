@@ -1,0 +1,132 @@
+"""Pydantic models: the contract between pipeline stages."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocumentMeta(Strict):
+    """Everything known about a stored document except its text."""
+
+    id: str
+    title: str = ""
+    outlet: str = ""
+    date: str = ""
+    url: str = ""
+    content_hash: str
+    n_chars: int = 0
+    n_chunks: int = 0
+    source: str = ""
+    ingested_at: str = ""
+
+
+class Document(Strict):
+    """A document and its full text, the one source of truth for offsets."""
+
+    meta: DocumentMeta
+    text: str
+
+
+class Span(Strict):
+    """A half-open character span `[start, end)` in a document's text (Python string indices)."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Span:
+        if self.end < self.start:
+            raise ValueError("end before start")
+        return self
+
+
+class Chunk(Span):
+    """A retrieval unit: `text == document.text[start:end]`."""
+
+    doc_id: str
+    index: int
+    text: str
+
+
+class RetrievedChunk(Chunk):
+    score: float
+
+
+class Statement(Span):
+    """A numbered candidate statement (one sentence) the model can cite by id."""
+
+    sid: str
+    doc_id: str
+    text: str
+    speaker: str = ""
+    quoted: bool = False
+    reported: bool = False
+
+
+class Quote(Strict):
+    """A verbatim quote: `text == document.text[start:end]`."""
+
+    doc: str
+    start: int
+    end: int
+    text: str
+    title: str = ""
+    outlet: str = ""
+    date: str = ""
+    url: str = ""
+
+
+class Account(Strict):
+    claim: str
+    quotes: list[Quote] = Field(default_factory=list)
+
+
+class Side(Strict):
+    name: str
+    speakers: list[str] = Field(default_factory=list)
+
+
+PointKind = Literal["contradiction", "different_emphasis", "one_side_only"]
+
+
+class Point(Strict):
+    topic: str
+    kind: PointKind
+    accounts: dict[str, Account]
+
+
+class Stats(Strict):
+    latency_s: float = 0.0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model: str = ""
+    backend: str = ""
+    strategy: str = ""
+    prompt_version: str = ""
+    statements: int = 0
+    dropped_ids: int = 0
+    retries: int = 0
+    cached: bool = False
+
+
+class Comparison(Strict):
+    """The answer: a superset of the eval prediction format in ../shared/eval/FORMAT.md."""
+
+    question: str
+    collection: str = "default"
+    abstained: bool = False
+    reason: str = ""
+    sides: list[Side] = Field(default_factory=list)
+    points: list[Point] = Field(default_factory=list)
+    stats: Stats = Field(default_factory=Stats)
+
+    def quotes(self) -> list[Quote]:
+        """Every quote in the answer, in reading order."""
+        return [q for p in self.points for a in p.accounts.values() for q in a.quotes]

@@ -1,0 +1,115 @@
+"""One settings class, read from the environment once and passed in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Backend = Literal["local", "openai", "compatible", "fake"]
+Strategy = Literal["auto", "per_statement", "batch"]
+
+LOCAL_MODEL_ALIASES = {
+    "1.5b": "qwen2.5-coder-1.5b",
+    "qwen2.5-coder-1.5b": "qwen2.5-coder-1.5b",
+    "0.5b": "qwen2.5-coder-0.5b",
+    "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b",
+}
+
+
+def _default_model_dir() -> Path:
+    # The one place besides Settings fields that looks at the environment: the XDG cache root
+    # is a platform convention, not a Counterpoint setting.
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(root) / "counterpoint" / "models"
+
+
+class Settings(BaseSettings):
+    """Counterpoint settings: `COUNTERPOINT_*`, plus `OPENAI_API_KEY` and `OPENAI_BASE_URL`."""
+
+    model_config = SettingsConfigDict(env_prefix="COUNTERPOINT_", extra="ignore", frozen=True)
+
+    backend: Backend | None = None
+    model: str | None = None
+    local_model: str = "qwen2.5-coder-1.5b"
+    strategy: Strategy = "auto"
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "COUNTERPOINT_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "COUNTERPOINT_OPENAI_BASE_URL")
+    )
+    llm_timeout_s: float = Field(180.0, gt=0)
+    local_ctx: int = Field(4096, ge=1024)
+
+    data_dir: Path = Path("data")
+    model_dir: Path = Field(default_factory=_default_model_dir)
+    chroma_host: str | None = None
+    chroma_port: int = Field(8000, ge=1, le=65535)
+    lock_timeout_s: float = Field(10.0, ge=0)
+
+    chunk_size: int = Field(800, ge=100, le=20_000)
+    chunk_overlap: int = Field(120, ge=0)
+    max_file_mb: float = Field(5.0, gt=0)
+    url_timeout_s: float = Field(20.0, gt=0)
+
+    top_k: int = Field(8, ge=1, le=100)
+    max_statements: int = Field(36, ge=4, le=200)
+    min_relevance: float = Field(0.15, ge=-1, le=1)
+
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    auth: SecretStr | None = None
+
+    @field_validator("local_model")
+    @classmethod
+    def _known_local_model(cls, value: str) -> str:
+        key = value.strip().lower()
+        if key not in LOCAL_MODEL_ALIASES:
+            raise ValueError(f"unknown local model {value!r}; use one of {sorted(set(LOCAL_MODEL_ALIASES))}")
+        return LOCAL_MODEL_ALIASES[key]
+
+    @field_validator("auth")
+    @classmethod
+    def _auth_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and ":" not in value.get_secret_value():
+            raise ValueError("COUNTERPOINT_AUTH must look like user:password")
+        return value
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("COUNTERPOINT_CHUNK_OVERLAP must be smaller than COUNTERPOINT_CHUNK_SIZE")
+        return self
+
+    @property
+    def resolved_backend(self) -> Backend:
+        """The backend in use: explicit, else base URL, else API key, else the embedded model."""
+        if self.backend:
+            return self.backend
+        if self.openai_base_url:
+            return "compatible"
+        if self.openai_api_key:
+            return "openai"
+        return "local"
+
+    @property
+    def resolved_strategy(self) -> Literal["per_statement", "batch"]:
+        """Small local models get one short question per statement; remote models get one call."""
+        if self.strategy != "auto":
+            return self.strategy
+        return "per_statement" if self.resolved_backend in ("local", "fake") else "batch"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def auth_pair(self) -> tuple[str, str] | None:
+        if self.auth is None:
+            return None
+        user, _, password = self.auth.get_secret_value().partition(":")
+        return user, password
