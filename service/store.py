@@ -8,6 +8,7 @@ returned, and removed by the next ingest of that id.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -54,7 +55,8 @@ def _data_dir_lock(settings: Settings) -> Iterator[None]:
         holder = owner.read_text(encoding="utf-8", errors="replace").strip() if owner.exists() else "?"
         raise StoreBusyError(
             f"data dir {settings.data_dir} is in use by another Counterpoint process ({holder}); "
-            "stop it, use another COUNTERPOINT_DATA_DIR, or share a Chroma server via COUNTERPOINT_CHROMA_HOST"
+            "stop it, use another COUNTERPOINT_DATA_DIR, "
+            "or share a Chroma server via COUNTERPOINT_CHROMA_HOST"
         ) from None
     try:
         owner.write_text(f"pid {os.getpid()}: {' '.join(sys.argv[:2])}", encoding="utf-8")
@@ -187,10 +189,9 @@ class Store:
                 metadatas=[_meta_to_chroma(doc.meta)],
             )
         except BaseException as exc:
-            try:
+            # The original error matters more than a failed cleanup.
+            with contextlib.suppress(Exception):
                 chunk_col.delete(where={"doc_id": doc_id})
-            except Exception:  # the original error matters more than a failed cleanup
-                pass
             if isinstance(exc, Exception):
                 raise StoreError(f"could not store document {doc_id!r}: {exc}") from exc
             raise
