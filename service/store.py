@@ -118,6 +118,12 @@ class Store:
         names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
         return sorted(n[: -len(".docs")] for n in names if n.endswith(".docs"))
 
+    def drop(self, collection: str) -> None:
+        """Delete a whole collection (both of its Chroma collections); unknown names are ignored."""
+        for suffix in (".docs", ".chunks"):
+            with contextlib.suppress(Exception):
+                self._client.delete_collection(f"{check_collection(collection)}{suffix}")
+
     # --- documents ---------------------------------------------------------------------------
     def list(self, collection: str) -> list[DocumentMeta]:
         """Metadata of every document in `collection`, oldest first."""

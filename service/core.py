@@ -1,0 +1,106 @@
+"""The service facade: one store and one chat backend, used by the CLI, the page and the eval."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from .ingest import IngestResult, Loaded
+from .ingest import ingest as ingest_loaded
+from .models import Comparison, Document, DocumentMeta
+from .settings import Settings
+from .store import Store, open_store
+
+ProgressFn = Callable[[str, float], None]
+"""Progress callback: (stage message, fraction done in 0..1)."""
+
+
+class Counterpoint:
+    """Ingest documents and answer questions over one configured store and backend."""
+
+    def __init__(self, settings: Settings, store: Store, chat_model: Any | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self._chat_model = chat_model
+        self._backend: Any | None = None
+        self._exit = ExitStack()
+
+    # --- library -----------------------------------------------------------------------------
+    def ingest(
+        self,
+        loaded: Loaded,
+        collection: str = "default",
+        doc_id: str | None = None,
+        title: str | None = None,
+        outlet: str | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> IngestResult:
+        """Store one loaded document; the same text again is a no-op."""
+        return ingest_loaded(
+            self.store,
+            collection,
+            loaded,
+            self.settings,
+            doc_id=doc_id,
+            title=title,
+            outlet=outlet,
+            on_progress=on_progress,
+        )
+
+    def documents(self, collection: str = "default") -> list[DocumentMeta]:
+        return self.store.list(collection)
+
+    def document(self, doc_id: str, collection: str = "default") -> Document:
+        return self.store.get(collection, doc_id)
+
+    def delete(self, doc_id: str, collection: str = "default") -> DocumentMeta:
+        return self.store.delete(collection, doc_id)
+
+    def collections(self) -> list[str]:
+        return self.store.collections()
+
+    def drop_collection(self, collection: str) -> None:
+        self.store.drop(collection)
+
+    # --- answers -----------------------------------------------------------------------------
+    def backend(self) -> Any:
+        """The chat backend, created (and for the local model, started) on first use."""
+        if self._backend is None:
+            from .llm import make_backend
+
+            self._backend = make_backend(self.settings, self._chat_model, self._exit)
+        return self._backend
+
+    def backend_info(self) -> dict[str, str]:
+        """Which backend, model and strategy answer, without starting anything."""
+        from .llm import describe_backend
+
+        return describe_backend(self.settings, self._chat_model)
+
+    def ask(
+        self,
+        question: str,
+        collection: str = "default",
+        on_progress: ProgressFn | None = None,
+        use_cache: bool = True,
+    ) -> Comparison:
+        """Line up each side's account of `question` over the documents in `collection`."""
+        from .chain import answer
+
+        return answer(self, question, collection, on_progress=on_progress, use_cache=use_cache)
+
+    def close(self) -> None:
+        """Stop what this service started (the local LLM server)."""
+        self._exit.close()
+
+
+@contextmanager
+def open_service(settings: Settings, chat_model: Any | None = None) -> Iterator[Counterpoint]:
+    """A ready service; in embedded mode this process holds the data dir until it exits."""
+    with open_store(settings) as store:
+        service = Counterpoint(settings, store, chat_model)
+        try:
+            yield service
+        finally:
+            service.close()
