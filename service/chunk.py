@@ -90,7 +90,11 @@ def chunks(doc_id: str, text: str, size: int, overlap: int) -> list[Chunk]:
         if j + 1 >= len(units):
             break
         nxt = j + 1
-        while nxt - 1 > i and end - units[nxt - 1][0] <= overlap:
+        # Step back over whole sentences for the overlap, but only as far as still leaves room for the
+        # next new sentence; otherwise the next chunk would be a copy of this one's tail.
+        while (
+            nxt - 1 > i and end - units[nxt - 1][0] <= overlap and units[j + 1][1] - units[nxt - 1][0] <= size
+        ):
             nxt -= 1
         i = nxt
     return out
