@@ -1,0 +1,263 @@
+"""Shared fixtures: no network, an isolated environment, settings, and a real `chroma run` server.
+
+Every test runs with:
+- the network blocked except for loopback (local servers under test stay reachable); a test marked
+  `remote` is the only one allowed out;
+- no `COUNTERPOINT_*`/`OPENAI_*` variables from the outer shell, a temporary data dir, and one model
+  cache dir shared by the whole session (so joined model files are reused between tests).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.settings import Settings
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+"""The project's shared folder next to the repo (/work/shared); users' clones do not have it."""
+
+SEED_NAME = "000_2d08d98d966ae262.txt"
+
+# Captured once at import, before any test's isolation, so every test shares one model cache.
+# The default mirrors Settings' own (the XDG cache root, normally ~/.cache).
+MODEL_DIR = Path(
+    os.environ.get("COUNTERPOINT_MODEL_DIR")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "counterpoint" / "models"
+)
+
+_ISOLATED_PREFIXES = ("COUNTERPOINT_",)
+_ISOLATED_NAMES = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
+
+
+# --- no network ---------------------------------------------------------------------------------
+class NetworkBlockedError(RuntimeError):
+    """A test tried to reach a non-loopback address."""
+
+
+def _is_loopback(host: Any) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    host = host.strip("[]").split("%", 1)[0]
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Make any non-loopback connection or DNS lookup raise, and fail the test even if it was caught."""
+    if request.node.get_closest_marker("remote"):
+        yield []
+        return
+    attempts: list[str] = []
+
+    def refuse(what: str) -> None:
+        attempts.append(what)
+        raise NetworkBlockedError(f"tests may not use the network: {what}")
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_create, real_getaddrinfo = socket.create_connection, socket.getaddrinfo
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        # AF_UNIX addresses are paths: local by definition.
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+            refuse(f"connect to {address!r}")
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+            refuse(f"connect_ex to {address!r}")
+        return real_connect_ex(self, address)
+
+    def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        if not _is_loopback(address[0]):
+            refuse(f"create_connection to {address!r}")
+        return real_create(address, *args, **kwargs)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # host None means "this machine" (servers binding a port).
+        if host is not None and not _is_loopback(host):
+            refuse(f"getaddrinfo({host!r})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts
+    # A library may swallow the error (telemetry threads, retries): the attempt still fails the test.
+    if attempts:
+        pytest.fail(f"the test tried the network: {attempts}", pytrace=False)
+
+
+# --- isolated environment -----------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Drop the outer Counterpoint/OpenAI settings; a temp data dir and the shared model dir."""
+    for name in list(os.environ):
+        if name.startswith(_ISOLATED_PREFIXES) or name in _ISOLATED_NAMES:
+            monkeypatch.delenv(name)
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("COUNTERPOINT_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("COUNTERPOINT_MODEL_DIR", str(MODEL_DIR))
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    return data_dir
+
+
+@pytest.fixture
+def settings(isolated_env: Path) -> Settings:
+    """Settings as the service would read them inside the isolated environment."""
+    return Settings()
+
+
+# --- shared files -------------------------------------------------------------------------------
+@pytest.fixture
+def shared_dir() -> Path:
+    """/work/shared, or skip: it lives next to the repo, not in it."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent (it sits next to the repo, not inside a clone)")
+    return SHARED
+
+
+@pytest.fixture
+def seed_path(shared_dir: Path) -> Path:
+    """The seed article, or skip when the shared folder is absent."""
+    path = shared_dir / "seed" / SEED_NAME
+    if not path.is_file():
+        pytest.skip(f"seed article {path} is absent")
+    return path
+
+
+# --- Chroma server ------------------------------------------------------------------------------
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check: Any, timeout: float, interval: float = 0.05) -> bool:
+    """Poll `check()` until it returns true or `timeout` seconds pass; returns the last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return "(no log)"
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` server on a free loopback port for the session; yields (host, port)."""
+    import httpx
+
+    chroma = Path(sys.executable).parent / "chroma"
+    if not chroma.exists():
+        found = shutil.which("chroma")
+        if not found:
+            pytest.fail(f"the `chroma` CLI (installed by chromadb) is not next to {sys.executable}")
+        chroma = Path(found)
+    root = tmp_path_factory.mktemp("chroma-server")
+    log_path = root / "server.log"
+    host, port = "127.0.0.1", free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATED_PREFIXES)}
+    env.update(ANONYMIZED_TELEMETRY="False", NO_COLOR="1")
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(chroma), "run", "--path", str(root / "db"), "--host", host, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+
+    def alive() -> bool:
+        if proc.poll() is not None:
+            return True  # stop polling: it exited
+        try:
+            return httpx.get(f"http://{host}:{port}/api/v2/heartbeat", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        if not wait_until(alive, timeout=30) or proc.poll() is not None:
+            pytest.fail(
+                f"chroma server on {host}:{port} did not answer its heartbeat within 30 s "
+                f"(exit code {proc.poll()}); log tail:\n{_tail(log_path)}",
+                pytrace=False,
+            )
+        yield host, port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server_settings(chroma_server: tuple[str, int], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings pointing at the session's Chroma server (also exported, so `Settings()` agrees)."""
+    host, port = chroma_server
+    monkeypatch.setenv("COUNTERPOINT_CHROMA_HOST", host)
+    monkeypatch.setenv("COUNTERPOINT_CHROMA_PORT", str(port))
+    return Settings()
+
+
+# --- a store in either mode ---------------------------------------------------------------------
+@dataclass
+class StoreEnv:
+    """A store under test: its mode, settings and a collection name unique to the test."""
+
+    mode: str
+    settings: Settings
+    collection: str
+
+    @contextmanager
+    def open(self) -> Iterator[Any]:
+        """A fresh `open_store` on these settings (closing it ends the client, as a restart would)."""
+        from service.store import open_store
+
+        with open_store(self.settings) as store:
+            yield store
+
+
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.e2e)])
+def store_env(request: pytest.FixtureRequest) -> Iterator[StoreEnv]:
+    """The same tests against an embedded PersistentClient (temp data dir) and a `chroma run` server."""
+    if request.param == "server":
+        env = StoreEnv("server", request.getfixturevalue("server_settings"), f"t{uuid.uuid4().hex[:12]}")
+    else:
+        env = StoreEnv("embedded", request.getfixturevalue("settings"), "default")
+    yield env
+    if env.mode == "server":  # the server outlives the test: leave it clean
+        with env.open() as store:
+            store.drop(env.collection)
