@@ -252,8 +252,18 @@ def open_store(settings: Settings, embedder: Embedder | None = None) -> Iterator
     from .embed import default_embedder
 
     embedder = embedder or default_embedder()
-    if settings.chroma_host:
-        yield Store(make_client(settings), embedder)
-        return
-    with _data_dir_lock(settings):
-        yield Store(make_client(settings), embedder)
+    with contextlib.ExitStack() as stack:
+        if not settings.chroma_host:
+            stack.enter_context(_data_dir_lock(settings))
+        client = make_client(settings)
+        # Close before the lock is released: an unclosed embedded client stays cached in this process
+        # with its index in memory, and goes stale (queries fail) once another process writes.
+        stack.callback(_close_client, client)
+        yield Store(client, embedder)
+
+
+def _close_client(client: Any) -> None:
+    close = getattr(client, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):  # a failed close must not hide the caller's error
+            close()
