@@ -1,0 +1,581 @@
+"""Tests for service/render.py: HTML, Markdown, JSON and the rich table, from hand-built Comparisons."""
+
+from __future__ import annotations
+
+import ast
+import html
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt  # a dependency of rich, so always present
+from rich.console import Console
+
+from service import render
+from service.models import (
+    Account,
+    Comparison,
+    Document,
+    DocumentMeta,
+    Point,
+    Quote,
+    Side,
+    Stats,
+)
+from service.render import (
+    LIBRARY_HEADERS,
+    comparison_html,
+    comparison_json,
+    comparison_markdown,
+    library_rows,
+    print_comparison,
+    safe_url,
+    source_html,
+)
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+EVIL = f"{SCRIPT}{IMG}"
+SIDE_NAMES = ["Workers' union", "Management", "City council", "Residents"]
+KINDS = ["contradiction", "different_emphasis", "one_side_only"]
+
+
+# --- factories -----------------------------------------------------------------------------------
+def quote(text: str, doc: str = "doc-1", start: int = 10, **source: str) -> Quote:
+    source = {"title": "Strike talks stall", "outlet": "The Ledger", "date": "2024-03-01"} | source
+    return Quote(doc=doc, start=start, end=start + len(text), text=text, **source)
+
+
+def make(
+    n_sides: int = 2,
+    kinds: list[str] | None = None,
+    one_sided: bool = False,
+    **fields: object,
+) -> Comparison:
+    """A comparison with n sides; each point is answered by every side (or only the first)."""
+    names = SIDE_NAMES[:n_sides]
+    points = []
+    for i, kind in enumerate(kinds or ["contradiction"]):
+        answering = names[:1] if one_sided or kind == "one_side_only" else names
+        accounts = {
+            name: Account(
+                claim=f"{name} claim on topic {i}",
+                quotes=[quote(f"{name} said thing {i}", doc=f"doc-{j}", start=100 * i + j)],
+            )
+            for j, name in enumerate(answering)
+        }
+        points.append(Point(topic=f"Topic {i}", kind=kind, accounts=accounts))
+    defaults: dict[str, object] = {
+        "question": "What do the sides say about the strike?",
+        "sides": [Side(name=n, speakers=[f"{n} speaker A", f"{n} speaker B"]) for n in names],
+        "points": points,
+        "stats": Stats(
+            latency_s=1.234,
+            llm_calls=3,
+            prompt_tokens=1500,
+            completion_tokens=120,
+            model="test-model",
+            backend="fake",
+            strategy="per_statement",
+            dropped_ids=2,
+            cached=True,
+        ),
+    }
+    return Comparison(**(defaults | fields))
+
+
+# --- a small HTML tree, so the tests check structure rather than substrings ---------------------
+class Node:
+    def __init__(self, tag: str, attrs: dict[str, str | None]) -> None:
+        self.tag, self.attrs, self.children = tag, attrs, []  # type: list[Node | str]
+
+    @property
+    def classes(self) -> list[str]:
+        return (self.attrs.get("class") or "").split()
+
+    def iter(self):
+        for child in self.children:
+            if isinstance(child, Node):
+                yield child
+                yield from child.iter()
+
+    def find_all(self, cls: str | None = None, tag: str | None = None) -> list[Node]:
+        return [n for n in self.iter() if (cls is None or cls in n.classes) and (tag is None or n.tag == tag)]
+
+    def find(self, cls: str | None = None, tag: str | None = None) -> Node:
+        found = self.find_all(cls, tag)
+        assert len(found) == 1, f"expected one {cls or tag}, found {len(found)}"
+        return found[0]
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+
+class _TreeBuilder(HTMLParser):
+    VOID = frozenset({"br", "img", "hr", "input", "meta", "link", "source", "wbr"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#root", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, dict(attrs))
+        self.stack[-1].children.append(node)
+        if tag not in self.VOID:
+            self.stack.append(node)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack[-1].tag == tag, f"</{tag}> closes <{self.stack[-1].tag}>"
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(data)
+
+
+def parse(fragment: str) -> Node:
+    builder = _TreeBuilder()
+    builder.feed(fragment)
+    builder.close()
+    assert builder.stack == [builder.root], "unclosed elements"
+    return builder.root
+
+
+def assert_inert(fragment: str) -> Node:
+    """No script or img element, no event-handler attribute, no non-http link."""
+    tree = parse(fragment)
+    assert "<script" not in fragment.lower() and "<img" not in fragment.lower()
+    for node in tree.iter():
+        assert node.tag not in {"script", "img", "iframe", "object", "embed"}
+        assert not [name for name in node.attrs if name.startswith("on")], node.attrs
+        if node.tag == "a":
+            assert re.match(r"https?://", node.attrs["href"] or ""), node.attrs
+            assert node.attrs["rel"] == "noopener noreferrer" and node.attrs["target"] == "_blank"
+    # `onerror=` may only survive as text inside the escaped form of the payload.
+    assert "onerror=" not in fragment.replace(html.escape(IMG, quote=True), "")
+    return tree
+
+
+# --- HTML: layout ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_grid_has_one_column_per_side(n: int) -> None:
+    c = make(n, kinds=KINDS)
+    tree = assert_inert(comparison_html(c))
+    grid = tree.find("cp-grid")
+    assert f"cp-sides-{n}" in grid.classes and grid.attrs["data-sides"] == str(n)
+    style = tree.find(tag="style").text()
+    assert (
+        f".cp-sides-{n} {{ grid-template-columns: minmax(6.5rem, 10rem) repeat({n}, minmax(0, 1fr))" in style
+    )
+    assert "@container cp-answer" in style and f".cp-sides-{n} .cp-cell-side {{ display: block; }}" in style
+    heads = grid.find_all("cp-side-head")
+    assert [h.find("cp-side-name").text() for h in heads] == SIDE_NAMES[:n]
+    assert [li.text() for li in heads[-1].find_all(tag="li")] == [
+        f"{SIDE_NAMES[n - 1]} speaker {x}" for x in "AB"
+    ]
+    rows = [r for r in grid.find_all("cp-row") if "cp-row-head" not in r.classes]
+    assert len(rows) == len(KINDS)
+    for row in rows:
+        assert len(row.find_all("cp-topic")) == 1
+        assert [cell.attrs["data-side"] for cell in row.find_all("cp-cell")] == SIDE_NAMES[:n]
+
+
+def test_columns_stack_later_with_more_sides() -> None:
+    widths = [re.search(r"max-width: (\d+)rem", comparison_html(make(n))).group(1) for n in (2, 3, 4)]
+    assert [int(w) for w in widths] == sorted({int(w) for w in widths})
+
+
+def test_one_sided_point_shows_not_addressed_and_badge() -> None:
+    c = make(3, kinds=["one_side_only"])
+    row = next(r for r in parse(comparison_html(c)).find_all("cp-row") if "cp-row-head" not in r.classes)
+    badge = row.find("cp-kind")
+    assert "cp-kind-one_side_only" in badge.classes and badge.text() == "one side only"
+    cells = row.find_all("cp-cell")
+    assert "cp-missing" not in cells[0].classes and cells[0].find_all("cp-quote")
+    for cell in cells[1:]:
+        assert "cp-missing" in cell.classes and not cell.find_all("cp-quote")
+        assert cell.find("cp-missing-text").text() == "not addressed"
+
+
+def test_empty_account_counts_as_not_addressed() -> None:
+    c = make(2)
+    c.points[0].accounts[SIDE_NAMES[1]] = Account(claim="  ")
+    cells = parse(comparison_html(c)).find_all("cp-cell")
+    assert "cp-missing" in cells[1].classes
+    assert "**Management:** *not addressed*" in comparison_markdown(c)
+
+
+def test_every_kind_is_marked_by_text_and_colour() -> None:
+    tree = parse(comparison_html(make(2, kinds=KINDS)))
+    badges = tree.find_all("cp-kind")
+    assert [b.text() for b in badges] == ["contradiction", "different emphasis", "one side only"]
+    assert [b.classes[1] for b in badges] == [f"cp-kind-{k}" for k in KINDS]
+    style = tree.find(tag="style").text()
+    colours = [re.search(rf"\.cp-kind-{k} {{ color: (#\w+)", style).group(1) for k in KINDS]
+    assert len(set(colours)) == 3
+
+
+def test_quotes_carry_doc_offsets_and_stable_unique_ids() -> None:
+    c = make(4, kinds=KINDS)
+    out = comparison_html(c)
+    buttons = parse(out).find_all("cp-quote", tag="button")
+    assert len(buttons) == len(c.quotes())
+    by_id = {b.attrs["id"]: b for b in buttons}
+    assert len(by_id) == len(buttons) and out == comparison_html(c)
+    for b in buttons:
+        assert b.attrs["type"] == "button" and re.fullmatch(r"cp-q-\d+-\d+-\d+", b.attrs["id"])
+    # Reading order of the buttons is the reading order of Comparison.quotes().
+    got = [
+        (b.attrs["data-doc"], int(b.attrs["data-start"]), int(b.attrs["data-end"]), b.text()) for b in buttons
+    ]
+    assert got == [(q.doc, q.start, q.end, q.text) for q in c.quotes()]
+
+
+def test_source_line_and_link() -> None:
+    c = make(2)
+    c.points[0].accounts[SIDE_NAMES[0]].quotes = [
+        quote("linked", url="https://news.example.org/a?b=1&c=2"),
+        quote("not linked", url="javascript:alert(1)"),
+        quote("no source", title="", outlet="", date="", doc="bare-doc"),
+    ]
+    tree = assert_inert(comparison_html(c))
+    sources = tree.find_all("cp-src")
+    assert sources[0].text() == "Strike talks stall · The Ledger · 2024-03-01 · news.example.org"
+    assert sources[0].find(tag="a").attrs["href"] == "https://news.example.org/a?b=1&c=2"
+    assert sources[1].text() == "Strike talks stall · The Ledger · 2024-03-01" and not sources[1].find_all(
+        tag="a"
+    )
+    assert sources[2].text() == "bare-doc"
+
+
+def test_stats_footer() -> None:
+    tree = parse(comparison_html(make(2)))
+    stats = {div.find(tag="dt").text(): div.find(tag="dd").text() for div in tree.find("cp-stats").children}
+    assert stats["Backend"] == "fake" and stats["Model"] == "test-model"
+    assert stats["Strategy"] == "per_statement" and stats["Latency"] == "1.23 s"
+    assert stats["LLM calls"] == "3" and stats["Prompt tokens"] == "1,500"
+    assert stats["Completion tokens"] == "120" and stats["Dropped ids"] == "2" and stats["Cached"] == "yes"
+
+
+def test_missing_stats_show_a_dash() -> None:
+    c = make(2, stats=Stats(latency_s=float("nan")))
+    footer = parse(comparison_html(c)).find("cp-stats")
+    stats = {div.find(tag="dt").text(): div.find(tag="dd").text() for div in footer.children}
+    assert stats["Backend"] == stats["Model"] == stats["Latency"] == "—" and stats["Cached"] == "no"
+
+
+# --- HTML: abstention and odd input --------------------------------------------------------------
+def test_abstention_panel_has_reason_and_no_grid() -> None:
+    c = make(2, abstained=True, reason="No article reports a dispute about parking.")
+    tree = assert_inert(comparison_html(c))
+    panel = tree.find("cp-abstain")
+    assert panel.attrs["role"] == "status"
+    assert panel.find("cp-notice-text").text() == "No article reports a dispute about parking."
+    assert not tree.find_all("cp-grid") and not tree.find_all("cp-quote") and tree.find_all("cp-stats")
+
+
+def test_abstention_without_reason_still_says_something() -> None:
+    c = make(2, abstained=True, reason="", points=[])
+    assert parse(comparison_html(c)).find("cp-notice-text").text() == "No reason was given."
+
+
+def test_no_points_is_a_notice_not_an_empty_grid() -> None:
+    tree = parse(comparison_html(make(2, points=[], sides=[])))
+    assert tree.find_all("cp-notice") and not tree.find_all("cp-grid")
+
+
+def test_undeclared_and_unnamed_sides_still_get_columns() -> None:
+    c = make(2, sides=[Side(name="")])
+    c.points[0].accounts[""] = Account(claim="from nobody")
+    tree = parse(comparison_html(c))
+    names = [h.text() for h in tree.find_all("cp-side-name")]
+    assert names == ["(unnamed side)", *SIDE_NAMES[:2]] and "cp-sides-3" in tree.find("cp-grid").classes
+
+
+# --- HTML: escaping ------------------------------------------------------------------------------
+def evil_comparison() -> Comparison:
+    q = Quote(
+        doc=f"d{EVIL}",
+        start=0,
+        end=len(EVIL),
+        text=EVIL,
+        title=EVIL,
+        outlet=EVIL,
+        date=EVIL,
+        url=f"javascript:{IMG}",
+    )
+    q2 = q.model_copy(update={"url": 'https://ok.example/"><script>alert(1)</script>'})
+    return Comparison(
+        question=EVIL,
+        sides=[Side(name=EVIL, speakers=[EVIL]), Side(name="B")],
+        points=[
+            Point(topic=EVIL, kind="contradiction", accounts={EVIL: Account(claim=EVIL, quotes=[q, q2])}),
+        ],
+        stats=Stats(model=EVIL, backend=EVIL, strategy=EVIL),
+    )
+
+
+def test_html_escapes_model_output_and_article_text() -> None:
+    c = evil_comparison()
+    out = comparison_html(c)
+    tree = assert_inert(out)
+    assert html.escape(SCRIPT) in out
+    buttons = tree.find_all("cp-quote")
+    # Escaped, not mangled: the attributes and text read back as the original strings.
+    assert buttons[0].attrs["data-doc"] == f"d{EVIL}" and buttons[0].text() == EVIL
+    assert tree.find_all("cp-side-name")[0].text() == EVIL and tree.find("cp-claim").text() == EVIL
+    links = tree.find_all(tag="a")
+    assert [a.attrs["href"] for a in links] == ['https://ok.example/"><script>alert(1)</script>']
+
+
+def test_abstention_reason_is_escaped() -> None:
+    assert_inert(comparison_html(make(2, abstained=True, reason=EVIL, question=EVIL)))
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://example.com/a", True),
+        ("HTTP://EXAMPLE.COM", True),
+        ("  https://example.com/x  ", True),
+        ("javascript:alert(1)", False),
+        ("JavaScript:alert(1)", False),
+        ("java\tscript:alert(1)", False),
+        ("\x01javascript:alert(1)", False),
+        ("data:text/html,<b>x</b>", False),
+        ("//example.com/a", False),
+        ("/relative", False),
+        ("https://", False),
+        ("https://exa mple.com", False),
+        ("", False),
+    ],
+)
+def test_safe_url_only_accepts_absolute_http(url: str, ok: bool) -> None:
+    assert (safe_url(url) is not None) is ok
+
+
+def test_render_module_has_no_gradio_and_no_inline_handlers() -> None:
+    source = Path(render.__file__).read_text(encoding="utf-8")
+    imported = [
+        alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ] + [node.module or "" for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)]
+    assert not [m for m in imported if m.startswith("gradio")]
+    assert not re.search(r"\son[a-z]+=", source)
+
+
+# --- source view ---------------------------------------------------------------------------------
+ARTICLE = (
+    "Opening 😀 line with “curly” quotes.\n\n"
+    "The mayor said:\u00a0“We will not 😀 back down,” before leaving.\n"
+    f"Final line {SCRIPT} & more 🇫🇷."
+)
+
+
+def article(text: str = ARTICLE, **meta: str) -> Document:
+    fields = {"id": "doc-7", "title": "Mayor digs in", "outlet": "Gazette", "date": "2024-05-02"} | meta
+    return Document(meta=DocumentMeta(content_hash="h", n_chars=len(text), **fields), text=text)
+
+
+def highlighted(out: str) -> tuple[str, str, str]:
+    """The text before, inside and after the mark, unescaped."""
+    body = re.search(r'<div class="cp-doc-text">(.*)</div></article>$', out, re.S).group(1)
+    before, inside, after = re.fullmatch(
+        r'(.*)<mark id="cp-highlight"[^>]*>(.*)</mark>(.*)', body, re.S
+    ).groups()
+    assert "<" not in before + inside + after  # no other markup inside the text
+    return html.unescape(before), html.unescape(inside), html.unescape(after)
+
+
+@pytest.mark.parametrize(
+    "needle",
+    ["“We will not 😀 back down,”", "\u00a0“We", "😀", "🇫🇷", SCRIPT, "Opening", "more 🇫🇷.", ARTICLE],
+)
+def test_source_highlights_exactly_the_slice(needle: str) -> None:
+    start = ARTICLE.rindex(needle)
+    end = start + len(needle)
+    out = source_html(article(), start, end)
+    assert_inert(out)
+    assert highlighted(out) == (ARTICLE[:start], ARTICLE[start:end], ARTICLE[end:])
+
+
+def test_source_offsets_are_code_points_not_utf16() -> None:
+    # Guards the premise of the test above: after an emoji the two counts differ.
+    start = ARTICLE.index("“We")
+    assert len(ARTICLE[:start].encode("utf-16-le")) // 2 != start
+    assert highlighted(source_html(article(), start, start + 3))[1] == "“We"
+
+
+def test_source_empty_highlight_and_empty_text() -> None:
+    assert highlighted(source_html(article(), 5, 5)) == (ARTICLE[:5], "", ARTICLE[5:])
+    assert highlighted(source_html(article(""), 0, 0)) == ("", "", "")
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (-1, 3),
+        (5, 4),
+        (0, len(ARTICLE) + 1),
+        (len(ARTICLE) + 1, len(ARTICLE) + 1),
+        (True, 3),
+        ("1", 3),
+        (0, 2.0),
+    ],
+)
+def test_source_rejects_bad_offsets(start: object, end: object) -> None:
+    with pytest.raises(ValueError):
+        source_html(article(), start, end)  # type: ignore[arg-type]
+
+
+def test_source_header_and_links() -> None:
+    tree = assert_inert(source_html(article(url="https://gazette.example/mayor"), 0, 1))
+    assert tree.find("cp-doc-title").text() == "Mayor digs in"
+    meta = tree.find("cp-doc-meta")
+    assert meta.text() == "Gazette · 2024-05-02 · https://gazette.example/mayor"
+    assert meta.find(tag="a").attrs["href"] == "https://gazette.example/mayor"
+    assert "white-space: pre-wrap" in tree.find(tag="style").text()
+    bad = assert_inert(source_html(article(url="javascript:alert(1)", title=EVIL, outlet=EVIL), 0, 1))
+    assert not bad.find_all(tag="a") and "javascript:alert(1)" in bad.find("cp-doc-meta").text()
+    assert bad.find("cp-doc-title").text() == EVIL
+    assert parse(source_html(article(title=""), 0, 1)).find("cp-doc-title").text() == "doc-7"
+
+
+# --- Markdown ------------------------------------------------------------------------------------
+def md_tokens(text: str) -> list:
+    return MarkdownIt("commonmark").parse(text)
+
+
+def unescape_md(text: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+
+
+def test_markdown_has_every_quote_with_its_source() -> None:
+    c = make(3, kinds=KINDS)
+    c.points[0].accounts[SIDE_NAMES[0]].quotes[0].url = "https://ledger.example/strike"
+    md = comparison_markdown(c)
+    tokens = md_tokens(md)
+    assert sum(t.type == "blockquote_open" for t in tokens) == len(c.quotes())
+    for q in c.quotes():
+        link = f"<{q.url}> · " if q.url else ""
+        source = (
+            f"Strike talks stall · The Ledger · 2024-03-01 · {link}doc ` {q.doc} ` chars {q.start}–{q.end}"
+        )
+        assert f"> {q.text}\n>\n> — {source}\n" in md
+    for side in c.sides:
+        assert f"- **{unescape_md(side.name)}** — {', '.join(side.speakers)}" in unescape_md(md)
+    assert "*Kind: different emphasis*" in md and "*not addressed*" in md
+    assert "- LLM calls: 3" in md and "- Prompt tokens: 1,500" in md and md.startswith("# What do the sides")
+
+
+def test_markdown_structure_survives_hostile_model_output() -> None:
+    c = make(2, question="# Who is #1? #")
+    account = c.points[0].accounts[SIDE_NAMES[0]]
+    account.claim = "# Not a heading | with a pipe *and* [a link](javascript:x) <b>bold</b> $x$"
+    account.quotes = [quote("- not a list\n1. nor this\n\n> nor a quote\n===\n" + IMG, doc="we`ird")]
+    c.points[0].topic = "## topic"
+    md = comparison_markdown(c)
+    tokens = md_tokens(md)
+    headings = [
+        "".join(x.content for x in tokens[i + 1].children or [])
+        for i, t in enumerate(tokens)
+        if t.type == "heading_open"
+    ]
+    assert headings == ["# Who is #1? #", "Sides", "Points", "1. ## topic", "Stats"]
+    kinds = {t.type for t in tokens} | {c.type for t in tokens for c in t.children or []}
+    assert not kinds & {"html_block", "html_inline", "link_open", "ordered_list_open", "hr"}
+    claim = next(t for t in tokens if t.type == "inline" and "Not a heading" in t.content)
+    assert [x.type for x in claim.children if x.content or x.type != "text"] == [
+        "strong_open",
+        "text",
+        "strong_close",
+        "text",
+    ]
+    assert claim.children[-1].content == " " + account.claim
+    assert sum(t.type == "bullet_list_open" for t in tokens) == 2  # the sides and the stats
+    assert sum(t.type == "blockquote_open" for t in tokens) == len(c.quotes()) == 2
+    rendered = MarkdownIt("commonmark").render(md)
+    assert (
+        "<b>" not in rendered
+        and "<img" not in rendered
+        and "# Not a heading | with a pipe *and*" in html.unescape(rendered)
+    )
+    assert "`` we`ird ``" in md  # the doc id survives in a code span
+
+
+def test_markdown_abstention() -> None:
+    md = comparison_markdown(make(2, abstained=True, reason="Nothing *here*."))
+    assert "**Abstained:** Nothing \\*here\\*." in md and "## Points" not in md and "## Stats" in md
+
+
+# --- JSON ----------------------------------------------------------------------------------------
+def test_json_round_trips_and_keeps_unicode() -> None:
+    c = make(4, kinds=KINDS, question="Qui a dit « non » 😀 ?")
+    text = comparison_json(c)
+    assert Comparison.model_validate_json(text) == c
+    assert "« non » 😀" in text and "\\u" not in text and text.startswith('{\n  "question"')
+
+
+# --- terminal ------------------------------------------------------------------------------------
+def columns(table: str) -> list[str]:
+    """The text of each table column, cell lines joined, so wrapping does not split a quote."""
+    cols: list[list[str]] = []
+    for line in table.splitlines():
+        parts = line.split("│")[1:-1]
+        cols += [[] for _ in range(len(parts) - len(cols))]
+        for k, part in enumerate(parts):
+            cols[k].append(part.strip())
+    return [" ".join(" ".join(col).split()) for col in cols]
+
+
+def rendered(c: Comparison) -> str:
+    console = Console(record=True, width=160, color_system=None)
+    print_comparison(c, console)
+    return console.export_text()
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_rich_table_shows_sides_topics_and_quotes(n: int) -> None:
+    c = make(n, kinds=KINDS)
+    out = rendered(c)
+    flat = " ".join(out.replace("│", " ").split())
+    for name in SIDE_NAMES[:n]:
+        assert name in out and f"{name} speaker A" in flat
+    for i in range(3):
+        assert f"Topic {i}" in out
+    cols = columns(out)
+    assert len(cols) == n + 1
+    for p in c.points:
+        for j, name in enumerate(SIDE_NAMES[:n]):
+            for q in p.accounts[name].quotes if name in p.accounts else []:
+                assert f"“{q.text}” [{q.doc}]" in cols[j + 1]
+    assert "Topic 1 different emphasis" in cols[0] and "not addressed" in cols[-1]
+    assert "LLM calls: 3" in flat and c.question in out
+
+
+def test_rich_table_abstention_panel() -> None:
+    out = rendered(make(2, abstained=True, reason="No dispute in these articles."))
+    assert "Abstained" in out and "No dispute in these articles." in out and "Topic 0" not in out
+
+
+def test_rich_output_drops_terminal_escapes_and_markup() -> None:
+    c = make(2, question="[bold red]not markup[/]")
+    c.points[0].accounts[SIDE_NAMES[0]].quotes = [quote("evil \x1b[2J\x1b]0;pwned\x07 text")]
+    out = rendered(c)
+    assert "\x1b" not in out and "\x07" not in out
+    assert "[bold red]not markup[/]" in out and "evil [2J]0;pwned text" in out
+    assert "No points to compare." in rendered(make(2, points=[]))
+
+
+# --- library -------------------------------------------------------------------------------------
+def test_library_rows() -> None:
+    metas = [
+        DocumentMeta(id="a", title="T<1>", outlet="O", date="2024", content_hash="x", n_chunks=4),
+        DocumentMeta(id="b", content_hash="y"),
+    ]
+    rows = library_rows(metas)
+    assert rows == [["T<1>", "O", "2024", 4, "a"], ["", "", "", 0, "b"]]
+    assert all(len(r) == len(LIBRARY_HEADERS) for r in rows) and library_rows([]) == []
