@@ -175,7 +175,8 @@ def expand_paths(paths: list[Path]) -> list[Path]:
                 for p in path.rglob("*")
                 if p.is_file()
                 and p.suffix.lower() in SUPPORTED
-                and not any(s.startswith(".") for s in p.parts)
+                # Relative parts only: the directory itself may be `..` or sit under a hidden folder.
+                and not any(s.startswith(".") for s in p.relative_to(path).parts)
             )
             if not found:
                 raise InputError(f"{path}: no .txt, .md, .html or .pdf files inside")
