@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,15 +86,18 @@ def from_html(html: str, source: str, url: str = "") -> Loaded:
 
 def from_pdf(data: bytes, source: str) -> Loaded:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
+    # pypdf logs what it repairs as warnings, which would land on stderr next to the one error line.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise InputError(f"{source}: the PDF is encrypted")
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         title = str((reader.metadata or {}).get("/Title") or "")
-    except (PdfReadError, ValueError, KeyError) as exc:
+    except InputError:
+        raise
+    except Exception as exc:  # malformed PDFs also raise TypeError, AttributeError, LimitReachedError...
         raise InputError(f"{source}: not a readable PDF ({exc})") from None
     text = "\n\n".join(p for p in pages if p)
     if not text.strip():
