@@ -116,7 +116,8 @@ def ingest(
                     )
                 except CounterpointError as exc:
                     failures += 1
-                    progress.console.print(f"error: {exc}", markup=False, highlight=False)
+                    # soft_wrap: rich would otherwise break a long message over several lines.
+                    progress.console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
                     continue
                 finally:
                     progress.remove_task(task)
