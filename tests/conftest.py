@@ -261,3 +261,73 @@ def store_env(request: pytest.FixtureRequest) -> Iterator[StoreEnv]:
     if env.mode == "server":  # the server outlives the test: leave it clean
         with env.open() as store:
             store.drop(env.collection)
+
+
+# --- a loopback web server ----------------------------------------------------------------------
+@dataclass
+class WebServer:
+    """A loopback HTTP server thread; `pages[path] = (status, content_type, body)`."""
+
+    base: str
+    pages: dict[str, tuple[int, str, bytes]]
+
+
+@pytest.fixture
+def web_server() -> Iterator[WebServer]:
+    """Serve `pages` on a free loopback port for one test (unknown paths are 404)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pages: dict[str, tuple[int, str, bytes]] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, kind, body = pages.get(self.path, (404, "text/plain", b"not found"))
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield WebServer(f"http://127.0.0.1:{server.server_address[1]}", pages)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# --- a PDF with real text, written by hand (no PDF-writing dependency) ---------------------------
+def make_pdf(lines: list[str], title: str = "") -> bytes:
+    """A one-page PDF whose text layer holds `lines` (Latin-1), with an optional /Title."""
+
+    def literal(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    content = "BT /F1 12 Tf 72 720 Td 16 TL " + " ".join(f"({literal(t)}) Tj T*" for t in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        "/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        f"<< /Length {len(content.encode('latin-1'))} >>\nstream\n{content}\nendstream",
+        f"<< /Title ({literal(title)}) >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\n".encode()
+    out += f"startxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
