@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import StoreEnv, WebServer, free_port, make_pdf
+from conftest import MODEL_DIR, NetworkBlockedError, StoreEnv, WebServer, free_port, make_pdf
 
 from service.errors import InputError
 from service.ingest import (
@@ -274,3 +276,35 @@ def test_url_ingest_stores_the_url(store_env: StoreEnv, web_server: WebServer) -
         )
         text = store.get(store_env.collection, meta.id).text
         assert all(text[c.start : c.end] == c.text for c in store.chunks_of(store_env.collection, meta.id))
+
+
+# --- the harness itself: these guards are what keep every other test offline and isolated ------
+def test_network_is_blocked_but_loopback_is_not(
+    no_network: list[str], web_server: WebServer, settings: Settings
+) -> None:
+    with pytest.raises(NetworkBlockedError):
+        socket.create_connection(("198.51.100.7", 80), timeout=1)
+    with pytest.raises(NetworkBlockedError), socket.socket() as s:
+        s.connect(("203.0.113.5", 443))
+    with pytest.raises(NetworkBlockedError):
+        socket.getaddrinfo("example.com", 443)
+    with pytest.raises(NetworkBlockedError):
+        load_url("https://example.com/article", settings)
+    assert len(no_network) == 4
+    no_network.clear()  # the attempts were the point here; the teardown check would fail them
+    web_server.pages["/ok"] = (200, "text/plain", b"Loopback is fine.")
+    assert (
+        load_url(f"{web_server.base.replace('127.0.0.1', 'localhost')}/ok", settings).text
+        == "Loopback is fine."
+    )
+
+
+def test_environment_is_isolated(settings: Settings, isolated_env: Path) -> None:
+    assert settings.data_dir == isolated_env
+    assert settings.model_dir == MODEL_DIR
+    assert settings.resolved_backend == "local" and settings.chroma_host is None
+    leaked = {k for k in os.environ if k.startswith("COUNTERPOINT_")} - {
+        "COUNTERPOINT_DATA_DIR",
+        "COUNTERPOINT_MODEL_DIR",
+    }
+    assert not leaked and "OPENAI_API_KEY" not in os.environ
