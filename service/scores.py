@@ -8,9 +8,10 @@ Decisions where FORMAT.md leaves room (each pinned by a test in tests/test_score
   case and whitespace folding). A key that names no predicted side has no matched labelled side.
 - Point alignment: a "matched quote" of a labelled side is a predicted quote that overlaps that
   side's evidence in the point AND sits under the predicted side matched to it (as for evidence
-  recall). "Makes up at least half" counts the predicted point's quotes overlapping any evidence of
-  the labelled point (any side) over its quotes overlapping any labelled evidence of the case; 0.5
-  is enough.
+  recall). "The matched quotes of some two of its sides land in the same predicted point" needs at
+  least one matched quote of each of two sides there, not all of them. "Makes up at least half"
+  counts the predicted point's quotes overlapping any evidence of the labelled point (any side) over
+  its quotes overlapping any labelled evidence of the case; 0.5 is enough.
 - An answerable case that abstained scores 0 on side F1, evidence recall and point alignment, except
   that point alignment stays undefined when the case has no point with two or more sides.
 - Cost figures are taken over the cases that did not fail: a failure's zero calls are not a cost.
@@ -22,7 +23,9 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
+
+from .cases import Case, LabelSide, Prediction, PredQuote, PredSide, Strict, fold
 
 SCORE_NAMES = (
     "side_f1",
@@ -43,126 +46,6 @@ COST_NAMES = (
     "completion_tokens_median",
 )
 MIN_NAME = 3
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Open(BaseModel):
-    # FORMAT.md allows extra fields in predictions; keep them so a file round-trips unchanged.
-    model_config = ConfigDict(extra="allow")
-
-
-# --- cases (FORMAT.md "A case") ---------------------------------------------------------------
-class Evidence(Strict):
-    doc: str
-    quote: str = Field(min_length=1)
-
-
-class LabelAccount(Strict):
-    claim: str
-    evidence: list[Evidence] = Field(min_length=1)
-
-
-class LabelPoint(Strict):
-    topic: str
-    accounts: dict[str, LabelAccount] = Field(min_length=1)
-
-
-class LabelSide(Strict):
-    name: str = Field(min_length=1)
-    aliases: list[str] = Field(default_factory=list)
-
-
-class CaseDocument(Strict):
-    id: str = Field(min_length=1)
-    title: str
-    source: str
-    license: str
-    text: str = Field(min_length=1)
-
-
-class Case(Strict):
-    """One labelled case; every evidence quote is checked to be an exact substring of its document."""
-
-    id: str = Field(min_length=1)
-    question: str = Field(min_length=1)
-    answerable: bool
-    documents: list[CaseDocument] = Field(min_length=1)
-    sides: list[LabelSide]
-    points: list[LabelPoint]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Case:
-        texts = self.texts()
-        if len(texts) != len(self.documents):
-            raise ValueError("document ids must be unique within a case")
-        if not self.answerable and (self.sides or self.points):
-            raise ValueError("an unanswerable case has no sides and no points")
-        if self.answerable and (len(self.sides) < 2 or not self.points):
-            raise ValueError("an answerable case needs at least 2 sides and 1 point")
-        names = {s.name for s in self.sides}
-        if len({fold(n) for n in names}) != len(self.sides):
-            raise ValueError("side names must be unique (case-insensitive)")
-        for pi, point in enumerate(self.points):
-            for side, account in point.accounts.items():
-                if side not in names:
-                    raise ValueError(f"points[{pi}]: {side!r} is not one of the case's sides")
-                for ev in account.evidence:
-                    if ev.doc not in texts:
-                        raise ValueError(f"points[{pi}][{side!r}]: unknown document {ev.doc!r}")
-                    if ev.quote not in texts[ev.doc]:
-                        raise ValueError(
-                            f"points[{pi}][{side!r}]: quote is not an exact substring of "
-                            f"{ev.doc!r}: {ev.quote[:80]!r}"
-                        )
-        return self
-
-    def texts(self) -> dict[str, str]:
-        """Document texts by id."""
-        return {d.id: d.text for d in self.documents}
-
-
-# --- predictions (FORMAT.md "A prediction") ---------------------------------------------------
-class PredQuote(Open):
-    doc: str
-    start: int
-    end: int
-    text: str
-
-
-class PredAccount(Open):
-    claim: str = ""
-    quotes: list[PredQuote] = Field(default_factory=list)
-
-
-class PredPoint(Open):
-    topic: str = ""
-    accounts: dict[str, PredAccount] = Field(default_factory=dict)
-
-
-class PredSide(Open):
-    name: str
-    speakers: list[str] = Field(default_factory=list)
-
-
-class PredStats(Open):
-    latency_s: float = 0.0
-    llm_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-class Prediction(Open):
-    """One line of predictions.jsonl; `error` marks a case that failed (not abstained, no sides)."""
-
-    id: str
-    abstained: bool = False
-    sides: list[PredSide] = Field(default_factory=list)
-    points: list[PredPoint] = Field(default_factory=list)
-    stats: PredStats = Field(default_factory=PredStats)
-    error: str | None = None
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -232,11 +115,6 @@ class Metrics(Strict):
 
 
 # --- matching ---------------------------------------------------------------------------------
-def fold(name: str) -> str:
-    """Case-insensitive, whitespace-folded form of a name (NBSP counts as whitespace)."""
-    return " ".join(name.split()).casefold()
-
-
 def names_match(a: str, b: str) -> bool:
     """Equal, contains or contained in, after folding; names under 3 characters never match."""
     fa, fb = fold(a), fold(b)

@@ -7,13 +7,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from service.cases import Case, Prediction, fold
 from service.scores import (
     SCORE_NAMES,
-    Case,
     CaseScores,
-    Prediction,
     aggregate,
-    fold,
     match_sides,
     names_match,
     occurrences,

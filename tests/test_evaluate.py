@@ -1,0 +1,546 @@
+"""The eval runner end to end on the project's own cases, with scripted services (no LLM)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.cases import Case, default_cases_path, load_cases
+from service.errors import InputError, ModelError
+from service.evaluate import SHARED, EvalService, collection_name, eval_command, plan_library, run_eval
+from service.ingest import IngestResult, Loaded, content_hash
+from service.models import Account, Comparison, DocumentMeta, Point, Quote, Side, Stats
+from service.report import compare
+from service.scores import COST_NAMES, SCORE_NAMES
+from service.settings import Settings
+from service.store import COLLECTION_RE
+
+CASES = load_cases(default_cases_path())
+BY_QUESTION = {c.question: c for c in CASES}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def labelled_answer(case: Case, stored: dict[str, str]) -> Comparison:
+    """The answer the labels describe, citing documents by their store ids (`stored`: text -> id)."""
+    if not case.answerable:
+        return Comparison(question=case.question, abstained=True, reason="no such dispute")
+    texts = case.texts()
+    points = []
+    for p in case.points:
+        accounts = {}
+        for side, account in p.accounts.items():
+            quotes = []
+            for ev in account.evidence:
+                start = texts[ev.doc].index(ev.quote)
+                sid = stored[texts[ev.doc]]
+                quotes.append(
+                    Quote(doc=sid, start=start, end=start + len(ev.quote), text=ev.quote, title="T")
+                )
+            accounts[side] = Account(claim=account.claim, quotes=quotes)
+        kind = "contradiction" if len(accounts) > 1 else "one_side_only"
+        points.append(Point(topic=p.topic, kind=kind, accounts=accounts))
+    return Comparison(
+        question=case.question,
+        sides=[Side(name=s.name, speakers=s.aliases) for s in case.sides],
+        points=points,
+        stats=Stats(llm_calls=3, prompt_tokens=1200, completion_tokens=80),
+    )
+
+
+class FakeService:
+    """Counterpoint's eval surface over an in-memory store; `answer` scripts what `ask` returns."""
+
+    def __init__(self, answer: Callable[[Case, FakeService, str], Comparison] | None = None) -> None:
+        self.answer = answer or (lambda case, svc, col: labelled_answer(case, svc.by_text(col)))
+        self.docs: dict[str, dict[str, str]] = {}  # collection -> {doc id: text}
+        self.asked: list[tuple[str, str]] = []
+        self.dropped: list[str] = []
+        self.settings: list[Settings] = []
+        self.keep_on_drop = False
+
+    def by_text(self, collection: str) -> dict[str, str]:
+        return {t: i for i, t in self.docs.get(collection, {}).items()}
+
+    def ingest(self, loaded: Loaded, collection: str = "default", doc_id: str | None = None) -> IngestResult:
+        assert COLLECTION_RE.match(collection)
+        docs = self.docs.setdefault(collection, {})
+        digest = content_hash(loaded.text)
+        for existing, text in docs.items():  # the real store's dedup by content hash
+            if text == loaded.text:
+                return IngestResult(meta=DocumentMeta(id=existing, content_hash=digest), created=False)
+        assert doc_id and doc_id not in docs
+        docs[doc_id] = loaded.text
+        return IngestResult(
+            meta=DocumentMeta(id=doc_id, content_hash=digest, title=loaded.title), created=True
+        )
+
+    def ask(
+        self, question: str, collection: str = "default", on_progress: Any = None, use_cache: bool = True
+    ) -> Comparison:
+        assert use_cache is False
+        self.asked.append((BY_QUESTION[question].id, collection))
+        if on_progress:
+            on_progress("thinking", 0.5)
+        return self.answer(BY_QUESTION[question], self, collection)
+
+    def drop_collection(self, collection: str) -> None:
+        self.dropped.append(collection)
+        if not self.keep_on_drop:
+            self.docs.pop(collection, None)
+
+    def opener(self) -> Callable[[Settings], Any]:
+        @contextmanager
+        def open_service(settings: Settings) -> Iterator[EvalService]:
+            self.settings.append(settings)
+            yield self
+
+        return open_service
+
+
+def failing_on(case_id: str) -> Callable[[Case, FakeService, str], Comparison]:
+    def answer(case: Case, svc: FakeService, col: str) -> Comparison:
+        if case.id == case_id:
+            raise ModelError("the model server went away")
+        return labelled_answer(case, svc.by_text(col))
+
+    return answer
+
+
+def lines(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def run(svc: FakeService, out: Path, settings: Settings, cases: list[Case] = CASES, **kw: Any) -> Any:
+    return run_eval(cases, out, svc.opener(), settings, progress=kw.pop("progress", False), **kw)
+
+
+# --- a whole run --------------------------------------------------------------------------------
+def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings: Settings) -> None:
+    svc, out = FakeService(), tmp_path / "run"
+    metrics = run(svc, out, settings)
+    assert metrics.model_dump(include=set(SCORE_NAMES)) == dict.fromkeys(SCORE_NAMES, 1.0)
+    assert metrics.cases == len(CASES) and metrics.errors == 0
+
+    got = lines(out)
+    assert [p["id"] for p in got] == [c.id for c in CASES]
+    for pred, case in zip(got, CASES, strict=True):
+        assert set(pred) <= {"id", "abstained", "reason", "sides", "points", "stats"}
+        assert set(pred["stats"]) == {"latency_s", "llm_calls", "prompt_tokens", "completion_tokens"}
+        assert pred["abstained"] is (not case.answerable)
+        for point in pred["points"]:
+            for account in point["accounts"].values():
+                for q in account["quotes"]:
+                    assert q["text"] == case.texts()[q["doc"]][q["start"] : q["end"]]
+                    assert q["title"] == "T" and "url" not in q  # empty source fields are left out
+
+    saved = json.loads((out / "metrics.json").read_text())
+    assert set(saved) == {*SCORE_NAMES, *COST_NAMES, "cases", "errors"}
+    assert saved["llm_calls_median"] == 3.0 and saved["prompt_tokens_median"] == 1200.0
+    assert len((out / "scores.jsonl").read_text().splitlines()) == len(CASES)
+    assert (out / "scores.png").read_bytes()[:8] == PNG
+
+    report = (out / "report.md").read_text(encoding="utf-8")
+    for heading in ("## Averages", "## Per case", "## Cost per case", "## The 3 worst cases"):
+        assert heading in report
+    assert "![per-case scores](scores.png)" in report
+    assert all(f"| {c.id} |" in report for c in CASES)
+    assert "| evidence recall | 1.000 | 8 |" in report  # the two unanswerable cases are left out
+
+
+def test_each_case_gets_a_fresh_collection_in_the_runs_own_store(tmp_path: Path, settings: Settings) -> None:
+    svc, out = FakeService(), tmp_path / "run"
+    run(svc, out, settings)
+    assert svc.asked == [(c.id, f"eval-{c.id}") for c in CASES]
+    assert svc.dropped == [f"eval-{c.id}" for c in CASES]  # before use; embedded stores keep them after
+    assert svc.settings[0].data_dir == out / "store"
+    assert not settings.data_dir.exists()  # the user's library is never opened
+
+
+def test_documents_keep_their_case_ids(tmp_path: Path, settings: Settings) -> None:
+    svc = FakeService()
+    run(svc, tmp_path / "run", settings)
+    for case in CASES:
+        assert set(svc.docs[f"eval-{case.id}"]) == {d.id for d in case.documents}
+
+
+def test_a_failing_case_is_recorded_and_the_run_goes_on(tmp_path: Path, settings: Settings) -> None:
+    svc, out = FakeService(failing_on("velmar_bridge_tolls")), tmp_path / "run"
+    metrics = run(svc, out, settings)
+    got = {p["id"]: p for p in lines(out)}
+    assert len(got) == len(CASES)
+    failed = got["velmar_bridge_tolls"]
+    assert failed["error"] == "ModelError: the model server went away"
+    assert failed["abstained"] is False and failed["sides"] == [] and failed["points"] == []
+    assert all("error" not in p for cid, p in got.items() if cid != "velmar_bridge_tolls")
+    assert metrics.errors == 1
+    assert metrics.side_f1 == pytest.approx(7 / 8)  # 0 for the failed case, 1 for the other seven
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "### velmar_bridge_tolls" in report and "ModelError: the model server went away" in report
+    velmar = next(c for c in CASES if c.id == "velmar_bridge_tolls")
+    n_evidence = sum(len(a.evidence) for p in velmar.points for a in p.accounts.values())
+    assert f"Missed evidence ({n_evidence})" in report  # every labelled quote of that case
+
+
+def test_report_lists_missed_evidence_and_wrong_attributions(tmp_path: Path, settings: Settings) -> None:
+    def swapped(case: Case, svc: FakeService, col: str) -> Comparison:
+        answer = labelled_answer(case, svc.by_text(col))
+        if case.id == "smoke_ferry_fares":
+            for point in answer.points:
+                a, b = list(point.accounts)
+                point.accounts = {a: point.accounts[b], b: point.accounts[a]}
+        return answer
+
+    out = tmp_path / "run"
+    metrics = run(FakeService(swapped), out, settings)
+    assert metrics.attribution is not None and metrics.attribution < 1.0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    worst = report.split("## The 3 worst cases")[1]
+    assert "### smoke_ferry_fares" in worst
+    assert (
+        "under **Port Wellick Harbour Authority** (Fuel costs as the reason for the rise; `wellick_ferry`)"
+        in worst
+    )
+    assert (
+        "placed under **Wellick Commuters' Association**, labelled under **Port Wellick Harbour Authority**"
+        in worst
+    )
+
+
+def test_limit_runs_the_first_cases_only(tmp_path: Path, settings: Settings) -> None:
+    svc, out = FakeService(), tmp_path / "run"
+    metrics = run(svc, out, settings, limit=3)
+    assert [p["id"] for p in lines(out)] == [c.id for c in CASES[:3]]
+    assert len(svc.asked) == 3 and metrics.cases == 3
+    with pytest.raises(InputError, match="at least 1"):
+        run(svc, tmp_path / "other", settings, limit=0)
+
+
+def test_progress_bar_goes_to_stderr(
+    tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(FakeService(), tmp_path / "run", settings, limit=2, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "2/2" in captured.err
+
+
+# --- resume ---------------------------------------------------------------------------------------
+def test_resume_skips_finished_cases_and_reruns_failed_ones(tmp_path: Path, settings: Settings) -> None:
+    out = tmp_path / "run"
+    run(FakeService(failing_on("kesterly_water_wells")), out, settings)
+    before = (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+
+    again = FakeService()
+    metrics = run(again, out, settings, resume=True)
+    assert again.asked == [("kesterly_water_wells", "eval-kesterly_water_wells")]
+    after = lines(out)
+    assert sorted(p["id"] for p in after) == sorted(c.id for c in CASES)  # still one line per case
+    assert all("error" not in p for p in after)
+    # Finished lines are kept exactly as written; the re-run case is appended.
+    kept = [x for x in before if '"kesterly_water_wells"' not in x]
+    assert (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()[: len(kept)] == kept
+    assert after[-1]["id"] == "kesterly_water_wells"
+    assert metrics.errors == 0 and metrics.evidence_recall == 1.0
+
+
+def test_resume_reruns_a_line_cut_off_by_an_interruption(tmp_path: Path, settings: Settings) -> None:
+    out = tmp_path / "run"
+    run(FakeService(), out, settings, limit=3)
+    path = out / "predictions.jsonl"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.rindex('{"id"') + 40], encoding="utf-8")  # half of the last line
+    again = FakeService()
+    metrics = run(again, out, settings, limit=3, resume=True)
+    assert [cid for cid, _ in again.asked] == [CASES[2].id]
+    assert len(lines(out)) == 3 and metrics.cases == 3
+
+
+def test_an_existing_run_is_not_overwritten_without_resume(tmp_path: Path, settings: Settings) -> None:
+    out = tmp_path / "run"
+    run(FakeService(), out, settings, limit=1)
+    with pytest.raises(InputError, match="--resume"):
+        run(FakeService(), out, settings, limit=1)
+
+
+def test_resume_refuses_a_different_setup(tmp_path: Path, settings: Settings) -> None:
+    out = tmp_path / "run"
+    run(FakeService(), out, settings, limit=1)
+    with pytest.raises(InputError, match="shared_library"):
+        run(FakeService(), out, settings, limit=2, resume=True, shared_library=True)
+    other = settings.model_copy(update={"backend": "fake"})
+    with pytest.raises(InputError, match="backend"):
+        run(FakeService(), out, other, limit=2, resume=True)
+
+
+# --- shared library and document ids -------------------------------------------------------------
+def test_shared_library_puts_every_document_in_one_collection(tmp_path: Path, settings: Settings) -> None:
+    svc, out = FakeService(), tmp_path / "run"
+    metrics = run(svc, out, settings, shared_library=True)
+    assert {col for _, col in svc.asked} == {SHARED}
+    assert len(svc.docs[SHARED]) == sum(len(c.documents) for c in CASES)
+    assert svc.dropped == [SHARED]
+    assert metrics.evidence_recall == 1.0 and metrics.grounding == 1.0
+    assert json.loads((out / "run.json").read_text())["shared_library"] is True
+
+
+def mini_case(case_id: str, docs: dict[str, str], quote_doc: str, quote: str) -> Case:
+    return Case.model_validate(
+        {
+            "id": case_id,
+            "question": f"What about {case_id}?",
+            "answerable": True,
+            "documents": [
+                {"id": i, "title": i, "source": "test", "license": "CC0", "text": t} for i, t in docs.items()
+            ],
+            "sides": [{"name": "North", "aliases": []}, {"name": "South", "aliases": []}],
+            "points": [
+                {
+                    "topic": "t",
+                    "accounts": {
+                        "North": {"claim": "c", "evidence": [{"doc": quote_doc, "quote": quote}]},
+                        "South": {"claim": "c", "evidence": [{"doc": quote_doc, "quote": quote}]},
+                    },
+                }
+            ],
+        }
+    )
+
+
+def test_clashing_ids_in_a_shared_library_are_stored_apart_and_mapped_back(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = mini_case("one", {"a": "North says yes. South says no."}, "a", "North says yes.")
+    two = mini_case("two", {"a": "North votes aye. South votes nay."}, "a", "South votes nay.")
+    three = mini_case("three", {"z": "North says yes. South says no."}, "z", "South says no.")
+    plan = plan_library([one, two, three])
+    derived = f"a.{content_hash(two.documents[0].text)[:8]}"
+    assert plan.owners == {"one": {"a": "a"}, "two": {derived: "a"}, "three": {"a": "z"}}
+    # Another case's "a" is not case two's "a": it keeps a distinct name in two's predictions.
+    assert plan.name_for(two, "a") == "shared:a" and plan.name_for(two, derived) == "a"
+
+    for case in (one, two, three):
+        monkeypatch.setitem(BY_QUESTION, case.question, case)
+    svc, out = FakeService(), tmp_path / "run"
+    metrics = run(svc, out, settings, cases=[one, two, three], shared_library=True)
+    assert set(svc.docs[SHARED]) == {"a", derived}
+    assert metrics.evidence_recall == 1.0 and metrics.grounding == 1.0
+    cited = {p["id"]: p["points"][0]["accounts"]["North"]["quotes"][0]["doc"] for p in lines(out)}
+    assert cited == {"one": "a", "two": "a", "three": "z"}
+
+
+def test_a_store_dedup_to_another_id_is_mapped_and_noted(tmp_path: Path, settings: Settings) -> None:
+    case = next(c for c in CASES if c.id == "smoke_ferry_fares")  # one document
+    svc = FakeService()
+    svc.keep_on_drop = True  # the store already holds the text under another id
+    svc.docs[f"eval-{case.id}"] = {"old-copy": case.documents[0].text}
+    metrics = run(svc, tmp_path / "run", settings, cases=[case])
+    assert metrics.evidence_recall == 1.0 and metrics.grounding == 1.0
+    pred = lines(tmp_path / "run")[0]
+    cited = {q["doc"] for p in pred["points"] for a in p["accounts"].values() for q in a["quotes"]}
+    assert cited == {case.documents[0].id}
+    assert pred["notes"] == [f"document {case.documents[0].id!r} was stored as 'old-copy' (same text)"]
+
+
+def test_a_document_repeated_inside_a_case_is_noted(tmp_path: Path, settings: Settings) -> None:
+    text = "North says yes. South says no."
+    case = mini_case("twins", {"a": text, "b": text}, "a", "North says yes.")
+    plan = plan_library([case])
+    assert plan.owners["twins"] == {"a": "a"}
+    assert plan.notes["twins"] == ["document 'b' has the same text as 'a': quotes cite 'a'"]
+
+
+def test_ingest_failure_fails_only_that_case(tmp_path: Path, settings: Settings) -> None:
+    svc = FakeService()
+    real_ingest = svc.ingest
+
+    def ingest(loaded: Loaded, collection: str = "default", doc_id: str | None = None) -> IngestResult:
+        if doc_id == "dunmere_library":
+            raise InputError("dunmere_library: no text to index")
+        return real_ingest(loaded, collection, doc_id)
+
+    svc.ingest = ingest  # type: ignore[method-assign]
+    for shared in (False, True):
+        out = tmp_path / f"run-{shared}"
+        metrics = run(svc, out, settings, shared_library=shared)
+        errors = {p["id"]: p.get("error") for p in lines(out) if p.get("error")}
+        why = "ingest of 'dunmere_library' failed: InputError: dunmere_library: no text to index"
+        assert errors == {"smoke_library_sundays": why}
+        assert metrics.errors == 1
+
+
+# --- the real embedded store ----------------------------------------------------------------------
+def test_real_embedded_store_with_a_scripted_answer(tmp_path: Path, settings: Settings) -> None:
+    from service.core import Counterpoint
+    from service.store import open_store
+
+    class Scripted(Counterpoint):
+        def ask(
+            self, question: str, collection: str = "default", on_progress: Any = None, use_cache: bool = True
+        ) -> Comparison:
+            stored = {self.store.get(collection, m.id).text: m.id for m in self.documents(collection)}
+            return labelled_answer(BY_QUESTION[question], stored)
+
+    @contextmanager
+    def open_real(s: Settings) -> Iterator[EvalService]:
+        with open_store(s) as store:
+            yield Scripted(s, store)
+
+    smoke = load_cases(default_cases_path() / "smoke.jsonl")
+    out = tmp_path / "run"
+    metrics = run_eval(smoke, out, open_real, settings, progress=False)
+    assert metrics.model_dump(include=set(SCORE_NAMES)) == dict.fromkeys(SCORE_NAMES, 1.0)
+    assert (out / "store" / "chroma").is_dir() and not settings.data_dir.exists()
+    with open_store(settings.model_copy(update={"data_dir": out / "store"})) as store:
+        assert {f"eval-{c.id}" for c in smoke} <= set(store.collections())
+        case = smoke[0]
+        assert store.get(f"eval-{case.id}", case.documents[0].id).text == case.documents[0].text
+
+
+@pytest.mark.e2e
+def test_server_mode_uses_eval_collections_and_drops_them(tmp_path: Path, server_settings: Settings) -> None:
+    from service.core import Counterpoint
+    from service.store import open_store
+
+    class Scripted(Counterpoint):
+        def ask(
+            self, question: str, collection: str = "default", on_progress: Any = None, use_cache: bool = True
+        ) -> Comparison:
+            assert collection.startswith("eval-")
+            stored = {self.store.get(collection, m.id).text: m.id for m in self.documents(collection)}
+            return labelled_answer(BY_QUESTION[question], stored)
+
+    @contextmanager
+    def open_real(s: Settings) -> Iterator[EvalService]:
+        with open_store(s) as store:
+            yield Scripted(s, store)
+
+    smoke = load_cases(default_cases_path() / "smoke.jsonl")
+    with open_store(server_settings) as store:
+        before = set(store.collections())
+    metrics = run_eval(smoke, tmp_path / "run", open_real, server_settings, progress=False)
+    assert metrics.evidence_recall == 1.0
+    assert not (tmp_path / "run" / "store").exists()
+    with open_store(server_settings) as store:
+        assert set(store.collections()) == before
+
+
+# --- compare --------------------------------------------------------------------------------------
+def test_compare_shows_which_scores_moved(tmp_path: Path, settings: Settings) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    run(FakeService(), a, settings)
+    run(FakeService(failing_on("oskavia_mask_return")), b, settings)
+    text = compare(a, b)
+    assert re.search(r"side_f1\s+1\.000 → 0\.875 \(-0\.125\)", text)
+    assert "grounding" in text.split("unchanged:")[1].splitlines()[0]  # no defined quote was ungrounded
+    block = text.split("oskavia_mask_return:")[1]
+    assert "evidence_recall 1.000 → 0.000 (-1.000)" in block
+    assert "grounding 1.000 → –" in block  # defined in A, undefined in B
+    assert "now fails: ModelError: the model server went away" in block
+    assert f"{len(CASES) - 1} case(s) unchanged" in text
+    same = compare(a, a)
+    assert f"\n  {len(CASES)} case(s) unchanged" in same and "only in" not in same
+
+
+def test_compare_needs_finished_runs(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a finished eval run"):
+        compare(tmp_path, tmp_path)
+
+
+# --- loading cases --------------------------------------------------------------------------------
+def good_line() -> str:
+    return (default_cases_path() / "smoke.jsonl").read_text(encoding="utf-8").splitlines()[0]
+
+
+def bad_quote() -> str:
+    case = json.loads(good_line())
+    case["id"] = "bad"
+    case["points"][0]["accounts"]["Port Wellick Harbour Authority"]["evidence"][0]["quote"] = "Fuel went up"
+    return json.dumps(case)
+
+
+@pytest.mark.parametrize(
+    ("second_line", "message"),
+    [
+        ("{not json", r"cases\.jsonl:2: invalid JSON"),
+        (json.dumps({"id": "x", "question": "q", "answerable": False, "sides": [], "points": []}),
+         r":2 \(x\): missing key 'documents'"),
+        (bad_quote(),
+         r":2 \(bad\): points\[0\]\['Port Wellick Harbour Authority'\]: quote is not an exact substring"),
+        (good_line(), r":2 \(smoke_ferry_fares\): case id 'smoke_ferry_fares' already used at .*:1"),
+        (json.dumps({**json.loads(good_line()), "id": "y", "notes": "x"}), r"unknown key 'notes'"),
+    ],
+)  # fmt: skip
+def test_bad_case_files_get_clear_errors(tmp_path: Path, second_line: str, message: str) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(good_line() + "\n" + second_line + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_cases(path)
+
+
+def test_cases_from_a_directory_or_nothing(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"no \.jsonl case files"):
+        load_cases(tmp_path)
+    with pytest.raises(InputError, match="no such cases file"):
+        load_cases(tmp_path / "missing.jsonl")
+    assert [c.id for c in load_cases(default_cases_path())] == [c.id for c in CASES]
+
+
+def test_collection_names_are_valid_and_distinct() -> None:
+    assert collection_name("smoke_ferry_fares") == "eval-smoke_ferry_fares"
+    odd = [collection_name(x) for x in ("a b", "a/b", "a" * 80, "a" * 81, "é")]
+    assert all(COLLECTION_RE.match(n) for n in odd)
+    assert len(set(odd)) == len(odd)
+
+
+def test_eval_command_defaults_and_backend(tmp_path: Path, settings: Settings) -> None:
+    svc = FakeService()
+    metrics = eval_command(None, tmp_path / "run", settings, backend="fake", limit=2, progress=False,
+                           open_service=svc.opener())  # fmt: skip
+    assert svc.settings[0].backend == "fake" and metrics.cases == 2
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["source"] == str(default_cases_path())
+    with pytest.raises(InputError, match="unknown backend"):
+        eval_command(None, tmp_path / "other", settings, backend="gpt", open_service=svc.opener())
+
+
+# --- the project's own cases ----------------------------------------------------------------------
+def test_own_cases_cover_what_the_issue_asks_for() -> None:
+    answerable = [c for c in CASES if c.answerable]
+    assert len(CASES) >= 8 and len(CASES) - len(answerable) >= 2
+    assert {2, 3, 4} <= {len(c.sides) for c in answerable}
+    assert any(len(p.accounts) == 1 for c in answerable for p in c.points)  # one-sided points
+
+    # Several documents, with different documents carrying different sides.
+    def sides_in(case: Case, doc: str) -> frozenset[str]:
+        return frozenset(
+            s for p in case.points for s, a in p.accounts.items() if any(e.doc == doc for e in a.evidence)
+        )
+
+    split = [c for c in answerable if len({sides_in(c, d.id) for d in c.documents}) > 1]
+    assert len(split) >= 3
+    injected = [c for c in CASES if any("Ignore previous instructions" in d.text for d in c.documents)]
+    assert len(injected) == 1 and injected[0].answerable
+    quotes = [e.quote for p in injected[0].points for a in p.accounts.values() for e in a.evidence]
+    assert not any("cheese" in q or "Ignore previous" in q for q in quotes)
+
+
+def test_smoke_cases_are_the_two_smallest_answerable() -> None:
+    smoke = load_cases(default_cases_path() / "smoke.jsonl")
+    size = {c.id: sum(len(d.text) for d in c.documents) for c in CASES if c.answerable}
+    assert {c.id for c in smoke} == set(sorted(size, key=size.__getitem__)[:2])
+
+
+def test_own_cases_pass_the_shared_checker(shared_dir: Path) -> None:
+    for path in sorted(default_cases_path().glob("*.jsonl")):
+        done = subprocess.run(
+            [sys.executable, str(shared_dir / "eval" / "check.py"), str(path)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout
+        assert "WARNING" not in done.stdout
