@@ -207,12 +207,25 @@ def write_report(
         lines += [
             "## Not scored",
             "",
-            "Predictions for cases not in this case set: " + ", ".join(unscored),
+            "Predictions for cases outside this run's cases: " + ", ".join(unscored),
             "",
         ]
     path = out / "report.md"
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return path
+
+
+def summary(metrics: Metrics, out: Path) -> str:
+    """A few lines for the terminal after a run: each average and where the report is."""
+    width = max(len(LABELS[n]) for n in SCORE_NAMES)
+    lines = [f"{LABELS[n]:<{width}}  {_num(getattr(metrics, n))}" for n in SCORE_NAMES]
+    m = metrics
+    lines.append(
+        f"{m.cases} cases, {m.errors} failed; median latency {_num(m.latency_s_median, 2)} s, "
+        f"median LLM calls {_num(m.llm_calls_median, 1)}"
+    )
+    lines.append(f"report: {out / 'report.md'}")
+    return "\n".join(lines) + "\n"
 
 
 # --- compare --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from service.errors import InputError, ModelError
 from service.evaluate import SHARED, EvalService, collection_name, eval_command, plan_library, run_eval
 from service.ingest import IngestResult, Loaded, content_hash
 from service.models import Account, Comparison, DocumentMeta, Point, Quote, Side, Stats
-from service.report import compare
+from service.report import compare, summary
 from service.scores import COST_NAMES, SCORE_NAMES
 from service.settings import Settings
 from service.store import COLLECTION_RE
@@ -447,6 +447,14 @@ def test_compare_shows_which_scores_moved(tmp_path: Path, settings: Settings) ->
     assert f"{len(CASES) - 1} case(s) unchanged" in text
     same = compare(a, a)
     assert f"\n  {len(CASES)} case(s) unchanged" in same and "only in" not in same
+
+
+def test_summary_for_the_terminal(tmp_path: Path, settings: Settings) -> None:
+    out = tmp_path / "run"
+    metrics = run(FakeService(failing_on("oskavia_mask_return")), out, settings)
+    text = summary(metrics, out)
+    assert "side F1          0.875" in text
+    assert f"{len(CASES)} cases, 1 failed" in text and f"report: {out / 'report.md'}" in text
 
 
 def test_compare_needs_finished_runs(tmp_path: Path) -> None:
