@@ -193,6 +193,86 @@ def delete(
     _run(body)
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question about the dispute.")],
+    collection: Collection = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Comparison as JSON.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore a cached answer.")] = False,
+) -> None:
+    """Line up each side's account of QUESTION, point by point, with verbatim quotes."""
+    from .core import open_service
+    from .render import comparison_json, print_comparison
+
+    settings = _settings()
+
+    def body() -> None:
+        console = _stderr_console()
+        with (
+            open_service(settings) as service,
+            console.status("retrieving", spinner="dots") as status,
+        ):
+            answer = service.ask(
+                question,
+                collection,
+                on_progress=lambda stage, fraction: status.update(f"{stage} ({fraction:.0%})"),
+                use_cache=not no_cache,
+            )
+        if as_json:
+            typer.echo(comparison_json(answer))
+        else:
+            from rich.console import Console
+
+            print_comparison(answer, Console())
+
+    _run(body)
+
+
+@app.command("eval")
+def eval_(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory for predictions, metrics and report.")
+    ] = None,
+    cases: Annotated[
+        Path | None, typer.Option("--cases", help="Cases .jsonl (default: eval/cases/).")
+    ] = None,
+    backend: Annotated[str | None, typer.Option(help="local, openai, compatible or fake.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N cases.")] = None,
+    shared_library: Annotated[
+        bool, typer.Option("--shared-library", help="All cases' documents in one collection.")
+    ] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out.")] = False,
+    compare: Annotated[
+        tuple[Path, Path] | None, typer.Option("--compare", help="Compare two runs: RUN_A RUN_B.")
+    ] = None,
+) -> None:
+    """Score answers against labelled cases; or compare two runs."""
+    from . import evaluate, report
+
+    if compare is not None:
+        _run(lambda: typer.echo(report.compare(*compare)))
+        return
+    if out is None:
+        _fail("--out DIR is required (or --compare RUN_A RUN_B)")
+        return
+    settings = _settings()
+
+    def body() -> None:
+        metrics = evaluate.eval_command(
+            cases,
+            out,
+            settings,
+            backend=backend,
+            limit=limit,
+            shared_library=shared_library,
+            resume=resume,
+            progress=sys.stderr.isatty(),
+        )
+        typer.echo(report.summary(metrics, out))
+
+    _run(body)
+
+
 def _stderr_console():
     from rich.console import Console
 

@@ -1,0 +1,112 @@
+"""The comparison chain: retrieve -> statements -> model (one of two strategies) -> verify.
+
+Both strategies fill one draft that cites statement ids; code turns ids into quotes, so every
+quote shown is verbatim by construction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from . import prompts, steps
+from .cache import AnswerCache, cache_key
+from .draft import BatchAnswer
+from .errors import InputError
+from .llm import Backend, Usage, structured
+from .models import Comparison, Side, Stats
+from .retrieve import retrieve
+from .verify import verify
+
+if TYPE_CHECKING:
+    from .core import Counterpoint, ProgressFn
+
+MAX_QUESTION = 1000
+
+
+def batch(backend: Backend, question: str, statements: list, usage: Usage) -> BatchAnswer:
+    """The strong-model strategy: everything in one call (a second only to re-ask)."""
+    user = prompts.load("batch").render(question=question, statements=statements)
+    messages = [SystemMessage(content=prompts.system()), HumanMessage(content=user)]
+    return structured(backend, BatchAnswer, messages, usage, max_tokens=3000)
+
+
+def answer(
+    service: Counterpoint,
+    question: str,
+    collection: str = "default",
+    on_progress: ProgressFn | None = None,
+    use_cache: bool = True,
+) -> Comparison:
+    """Line up each side's account of `question` over the documents of `collection`."""
+    started = time.perf_counter()
+    question = " ".join(question.split())
+    if not question:
+        raise InputError("the question is empty")
+    if len(question) > MAX_QUESTION:
+        raise InputError(f"the question is longer than {MAX_QUESTION} characters")
+    progress: Callable[[str, float], None] = on_progress or (lambda stage, fraction: None)
+    settings, store = service.settings, service.store
+    info = service.backend_info()
+    docs = store.list(collection)
+    stats = Stats(model=info["model"], backend=info["backend"], strategy=info["strategy"],
+                  prompt_version=prompts.version())  # fmt: skip
+
+    def done(result: Comparison) -> Comparison:
+        result.stats.latency_s = round(time.perf_counter() - started, 3)
+        progress("done", 1.0)
+        return result
+
+    if not docs:
+        return done(_abstain(question, collection, f"collection {collection!r} has no documents", stats))
+    key = cache_key(
+        question=question, collection=collection, docs=sorted((d.id, d.content_hash) for d in docs),
+        backend=info["backend"], model=info["model"], strategy=info["strategy"], prompts=prompts.version(),
+        retrieval=[settings.top_k, settings.max_statements, settings.min_relevance],
+    )  # fmt: skip
+    cache = AnswerCache(settings.data_dir / "answers.sqlite")
+    if use_cache and (hit := cache.get(key)) is not None:
+        hit.stats.cached = True
+        return done(hit)
+
+    progress("retrieving", 0.05)
+    found = retrieve(
+        store, collection, question, settings.top_k, settings.max_statements, settings.min_relevance
+    )
+    stats.statements = len(found.statements)
+    if not found.statements:
+        reason = "nothing in the documents is relevant enough to the question"
+        return done(_abstain(question, collection, reason, stats))
+    progress("statements", 0.2)
+    backend = service.backend()
+    usage = Usage()
+    if info["strategy"] == "batch":
+        progress("model", 0.3)
+        draft = batch(backend, question, found.statements, usage)
+    else:
+        draft = steps.run(backend, question, found.statements, store.embedder.embed, usage, progress)
+    progress("verifying", 0.95)
+    checked = verify(draft, found.statements, found.documents)
+    stats.llm_calls, stats.retries = usage.calls, usage.retries
+    stats.prompt_tokens, stats.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+    stats.dropped_ids = checked.dropped_ids
+    result = Comparison(
+        question=question,
+        collection=collection,
+        abstained=checked.abstained,
+        reason=checked.reason,
+        sides=checked.sides,
+        points=checked.points,
+        stats=stats,
+    )
+    result = done(result)
+    cache.put(key, result)
+    return result
+
+
+def _abstain(question: str, collection: str, reason: str, stats: Stats) -> Comparison:
+    return Comparison(question=question, collection=collection, abstained=True, reason=reason,
+                      sides=list[Side](), stats=stats)  # fmt: skip

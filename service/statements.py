@@ -1,0 +1,186 @@
+"""Candidate statements: sentences with offsets, numbered, with speaker hints found by rules.
+
+The model cites statements by id; it never types a quote. Speaker hints (who said it, found from
+reporting verbs, "according to" and quotation marks) help a small model attribute correctly.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import Span, Statement
+
+REPORTING_VERBS = (
+    "said says say saying stated states stating told tells added adds declared declares asserted "
+    "asserts affirmed affirms accused accuses accusing claimed claims claiming insisted insists "
+    "argued argues warned warns warning cautioned cautions denied denies denying alleged alleges "
+    "charged emphasized emphasised emphasizes stressed stresses noted notes explained explains wrote "
+    "writes tweeted posted announced announces urged urges blamed blames rejected rejects maintained "
+    "maintains countered counters responded responds replied replies retorted acknowledged "
+    "acknowledges admitted admits conceded concedes suggested suggests hinted hints characterized "
+    "characterised described describes vowed vows threatened threatens demanded demands criticized "
+    "criticised criticizes condemned condemns dismissed dismisses disputed disputes contended "
+    "contends called calls slammed slams hit believes believed thinks think reported reports "
+    "confirmed confirms revealed reveals argue claim deny insist warn accuse advised advises urging "
+    "urged issued blaming blamed"
+).split()
+_VERB_RE = re.compile(r"\b(" + "|".join(REPORTING_VERBS) + r")\b")
+_ACCORDING_RE = re.compile(r"\b[Aa]ccording to (?:the )?")
+# Quotation marks; a lone ’ is an apostrophe ("Pakistan’s"), so ‘ counts only at a word start.
+_QUOTED_RE = re.compile(r"[\"“”«»„]|(?:^|\s)‘")
+_NAME_WORD = r"(?:[A-Z][\w\-’'.]*[\w]|[A-Z])"
+_CONNECT = r"(?:\s+(?:al|bin|de|del|der|van|von|da|di|la|le|ul|el|of|the)[\s\-])?"
+_NAME_RE = re.compile(rf"{_NAME_WORD}(?:{_CONNECT}\s*{_NAME_WORD})*")
+_PRONOUN_RE = re.compile(r"\b(he|she|they|He|She|They)\b")
+# Words that are capitalised for grammar, not because they name someone.
+_NOT_NAMES = set(
+    (
+        "The A An In On At During Prior According While However He She It They This That These Those His "
+        "Her Its Their But And Or If When After Before Since As For With From By To Of Meanwhile Also Yet "
+        "Still Then Thus Although Though Despite Instead Earlier Later Last Next Now Today Monday Tuesday "
+        "Wednesday Thursday Friday Saturday Sunday January February March April May June July August "
+        "September October November December News Related Read More We I You Our Your Mr Mrs Ms Dr Sir "
+        "Some Many Most Several Both Each Every Other Such There Here What Who Why How Where Which No Not "
+        "Yes Under Over Following Amid Asked Speaking Writing Responding"
+    ).split()
+)
+# A run like "Pakistani Information Minister Attaullah Tarar" names the person after the title.
+_TITLES = set(
+    (
+        "Minister President Spokesperson Spokesman Spokeswoman Secretary Director Chief General Prime "
+        "Senator Governor Mayor Chairman Chairwoman Chair Ambassador Commissioner Officer Leader "
+        "Representative MP CEO Judge Justice Captain Colonel Envoy Premier Chancellor Adviser Advisor "
+        "Manager Editor Founder Head Speaker Deputy Councillor Councilor Sheriff Inspector Superintendent "
+        "Professor Prof Dr Mr Mrs Ms Sir Lord Lady King Queen Prince Princess"
+    ).split()
+)
+_INJECTION_RE = re.compile(
+    r"(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|preceding)\s+"
+    r"(instructions?|prompts?|rules?|messages?)|system prompt|you are (now )?(an?|the) (ai|assistant|model)",
+    re.IGNORECASE,
+)
+MIN_CHARS = 20
+PRONOUN = "\0pronoun"
+
+
+def is_injection(text: str) -> bool:
+    """True for sentences that address the model rather than the reader; they are never quoted."""
+    return bool(_INJECTION_RE.search(text))
+
+
+def _names(text: str) -> list[tuple[int, int, str]]:
+    """Capitalised word runs that could name a speaker, with their spans in `text`."""
+    out = []
+    for m in _NAME_RE.finditer(text):
+        words = list(re.finditer(r"\S+", m.group(0)))
+        # Drop leading grammar words ("The Afghan government" -> "Afghan government") and titles.
+        while words and words[0].group(0).strip("’'") in _NOT_NAMES:
+            words = words[1:]
+        titled = [i for i, w in enumerate(words) if re.sub(r"(’s|'s)$", "", w.group(0)) in _TITLES]
+        if titled:
+            words = words[titled[-1] + 1 :]
+        if not words:
+            continue
+        name = re.sub(r"(’s|'s)$", "", " ".join(w.group(0) for w in words)).strip(" ,.;:")
+        if len(name) < 3 or name in _NOT_NAMES:
+            continue
+        out.append((m.start() + words[0].start(), m.end(), name))
+    return out
+
+
+def _speaker_in(sentence: str) -> str:
+    """The name a reporting verb attaches to (or PRONOUN for "he said"), else "according to" X."""
+    names = _names(sentence)
+    best, best_gap = "", 10**9
+    for v in _VERB_RE.finditer(sentence):
+        left = [n for n in names if n[1] <= v.start() and v.start() - n[1] <= 60]
+        left = [n for n in left if not re.search(r"[.;:!?]", sentence[n[1] : v.start()])]
+        pronoun = None
+        for p in _PRONOUN_RE.finditer(sentence, 0, v.start()):
+            if v.start() - p.end() <= 25:
+                pronoun = p
+        if left:
+            _, end, name = left[-1]
+            if pronoun is not None and pronoun.start() >= end:  # "Pakistan, he emphasized"
+                name, end = PRONOUN, pronoun.end()
+            gap = v.start() - end
+        elif pronoun is not None:  # "He further characterized ..."
+            name, gap = PRONOUN, v.start() - pronoun.end()
+        else:  # "said Asif"
+            right = [n for n in names if n[0] >= v.end() and n[0] - v.end() <= 25]
+            if not right:
+                continue
+            name, gap = right[0][2], right[0][0] - v.end() + 30
+        if gap < best_gap:
+            best, best_gap = name, gap
+    if best:
+        return best
+    m = _ACCORDING_RE.search(sentence)
+    if m:
+        after = [n for n in names if n[0] >= m.end() and n[0] - m.end() < 40]
+        if after:
+            return after[0][2]
+    return ""
+
+
+def _full_name(name: str, seen: dict[str, int]) -> str:
+    """Expand a surname to the longest name that ends with it ("Asif" -> "Khawaja Asif"), provided
+    that full name appeared before the short one did ("Pakistan" stays "Pakistan")."""
+    if not name:
+        return name
+    first = seen.get(name, 10**9)
+    longer = [
+        k
+        for k, at in seen.items()
+        if k != name
+        and at < first
+        and 1 < len(k.split()) <= 3
+        and k.endswith(" " + name)
+        and not re.search(r"\b(of|the)\b", k)
+    ]
+    return max(longer, key=len) if longer else name
+
+
+def number_statements(
+    doc_id: str, text: str, spans: list[Span], start_index: int = 1, context: list[Span] | None = None
+) -> tuple[list[Statement], int]:
+    """Turn sentence spans of one document into numbered statements with speaker hints.
+
+    `context` (all sentences of the document, in order) lets pronouns ("he said") resolve to the
+    last named speaker. Returns the statements and the number of sentences skipped as injections.
+    """
+    context = context if context is not None else spans
+    wanted = {(s.start, s.end) for s in spans}
+    seen: dict[str, int] = {}  # name -> index of the sentence where it first appeared
+    last_speaker = ""
+    out: list[Statement] = []
+    skipped = 0
+    for n, span in enumerate(context):
+        sentence = text[span.start : span.end]
+        for _, _, name in _names(sentence):
+            seen.setdefault(name, n)
+        speaker = _speaker_in(sentence)
+        speaker = last_speaker if speaker == PRONOUN else _full_name(speaker, seen)
+        reported = bool(speaker) or bool(_VERB_RE.search(sentence))
+        if speaker:
+            last_speaker = speaker
+        if (span.start, span.end) not in wanted:
+            continue
+        if is_injection(sentence):
+            skipped += 1
+            continue
+        if len(sentence) < MIN_CHARS or not re.search(r"[A-Za-z]{3}", sentence):
+            continue
+        out.append(
+            Statement(
+                sid=f"S{start_index + len(out)}",
+                doc_id=doc_id,
+                start=span.start,
+                end=span.end,
+                text=sentence,
+                speaker=speaker,
+                quoted=bool(_QUOTED_RE.search(sentence)),
+                reported=reported,
+            )
+        )
+    return out, skipped

@@ -1,0 +1,226 @@
+"""The small-model strategy: short, constrained questions, with the shared context first.
+
+1. Name the sides (one call), or say the statements hold no such dispute.
+2. Attribute statements: a speaker found by rules is matched to a side by name or by the words
+   around its first mention; only speakers that stay unresolved cost a call. Statements without a
+   speaker get one question each ("which side gives this account?"), sharing one prompt prefix
+   so llama.cpp's prompt cache reuses it.
+3. Group attributed statements into points by embedding similarity (no call), then one call per
+   point for its topic, each side's claim and the kind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, Field, create_model
+
+from . import prompts
+from .draft import BatchAnswer, Citation, DraftAccount, DraftPoint, DraftSide
+from .llm import Backend, Usage, structured
+from .models import Statement
+
+NONE = "none"
+MAX_POINTS = 5
+MERGE_AT = 0.42  # average cosine similarity above which two groups of statements are one point
+
+
+class SidesStep(BaseModel):
+    """The sides of the dispute, or why the statements hold none."""
+
+    answerable: bool
+    reason: str = Field(max_length=240)
+    sides: list[str] = Field(max_length=4)
+
+
+def _choice(name: str, options: list[str], **fields: Any) -> type[BaseModel]:
+    return create_model(name, **fields, side=(Literal[tuple(options)], ...))  # type: ignore[call-overload]
+
+
+def _messages(user: str) -> list[Any]:
+    return [SystemMessage(content=prompts.system()), HumanMessage(content=user)]
+
+
+def _stem(word: str) -> str:
+    return word.casefold()[:5]
+
+
+def _words(text: str) -> set[str]:
+    return {_stem(w) for w in re.findall(r"[A-Za-z][\w-]{3,}", text)}
+
+
+def _side_words(side: str) -> set[str]:
+    # "Afghanistan (Taliban government)" -> {"afgha", "talib", "gover"}; generic words don't count.
+    return _words(side) - {_stem(w) for w in ("government", "group", "party", "side", "supporters")}
+
+
+def match_side(name: str, sides: list[str]) -> str | None:
+    """The side a speaker name plainly belongs to ("Pakistani" -> "Pakistan"), if exactly one."""
+    words = _words(name)
+    hits = [s for s in sides if words & _side_words(s)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def affiliation(speaker: str, statements: list[Statement], sides: list[str]) -> str | None:
+    """The side named right around a speaker's first mention ("Pakistan's Defense Minister, Khawaja
+    Asif"; "the Afghan government, through its spokesperson Zabihullah Mujahid"), if exactly one."""
+    for s in statements:
+        at = s.text.find(speaker)
+        if at < 0:
+            continue
+        window = s.text[max(0, at - 90) : at] + " " + s.text[at + len(speaker) : at + len(speaker) + 40]
+        window = re.split(r"[.;:!?]", window)[-1] if "." in window[:90] else window
+        hits = [side for side in sides if _words(window) & _side_words(side)]
+        return hits[0] if len(hits) == 1 else None
+    return None
+
+
+def _sides(backend: Backend, question: str, statements: list[Statement], usage: Usage) -> SidesStep:
+    user = prompts.load("sides").render(question=question, statements=statements)
+    return structured(backend, SidesStep, _messages(user), usage, max_tokens=160)
+
+
+def attribute(
+    backend: Backend,
+    question: str,
+    statements: list[Statement],
+    sides: list[str],
+    usage: Usage,
+    progress: Callable[[float], None],
+) -> dict[str, list[str]]:
+    """Statement id -> the sides whose account it gives (empty for none)."""
+    speaker_side: dict[str, str] = {}
+    for speaker in dict.fromkeys(s.speaker for s in statements if s.speaker):
+        side = match_side(speaker, sides) or affiliation(speaker, statements, sides)
+        if side is None:
+            context = [s for s in statements if speaker.split()[-1] in s.text][:3]
+            step = _choice("SpeakerStep", [*sides, NONE], who=(str, Field(max_length=80)))
+            user = prompts.load("speaker").render(
+                question=question, sides=sides, speaker=speaker, statements=context
+            )
+            side = structured(backend, step, _messages(user), usage, max_tokens=60).side  # type: ignore[attr-defined]
+        speaker_side[speaker] = side
+    labels: dict[str, list[str]] = {}
+    side_objs = [
+        {"name": s, "speakers": [k for k, v in speaker_side.items() if v == s and k != s]} for s in sides
+    ]
+    # Only statements that report someone (a reporting verb or quotation marks without a resolved
+    # speaker), or that are a whole short document (a published opinion), get a question; plain
+    # narration is the reporter's own and belongs to no side.
+    per_doc: dict[str, int] = {}
+    for s in statements:
+        per_doc[s.doc_id] = per_doc.get(s.doc_id, 0) + 1
+    todo = [s for s in statements if not s.speaker and (s.reported or s.quoted or per_doc[s.doc_id] <= 2)]
+    # No "both" option: a small model reaches for it whenever two sides are named.
+    step = _choice("LabelStep", [*sides, NONE])
+    for statement in statements:
+        if statement.speaker:
+            side = speaker_side.get(statement.speaker, NONE)
+            labels[statement.sid] = [] if side == NONE else [side]
+            continue
+        if statement not in todo:
+            labels[statement.sid] = []
+            continue
+        user = prompts.load("label").render(
+            question=question, statements=statements, sides=side_objs, statement=statement
+        )
+        side = structured(backend, step, _messages(user), usage, max_tokens=20).side  # type: ignore[attr-defined]
+        labels[statement.sid] = [] if side == NONE else [side]
+        progress((todo.index(statement) + 1) / max(len(todo), 1))
+    return labels
+
+
+def group(statements: list[Statement], vectors: np.ndarray) -> list[list[int]]:
+    """Average-linkage clustering of statement vectors into at most MAX_POINTS groups, in reading order."""
+    groups = [[i] for i in range(len(statements))]
+    sim = vectors @ vectors.T
+
+    def link(a: list[int], b: list[int]) -> float:
+        return float(sim[np.ix_(a, b)].mean())
+
+    while len(groups) > 1:
+        pairs = [(link(a, b), i, j) for i, a in enumerate(groups) for j, b in enumerate(groups) if i < j]
+        best, i, j = max(pairs)
+        if best < MERGE_AT and len(groups) <= MAX_POINTS:
+            break
+        groups[i] = sorted(groups[i] + groups[j])
+        del groups[j]
+    return sorted(groups, key=lambda g: g[0])
+
+
+def _point_step(sides: list[str]) -> type[BaseModel]:
+    claim = create_model(
+        "SideClaim",
+        side=(Literal[tuple(sides)], ...),
+        claim=(str, Field(max_length=160)),  # type: ignore[call-overload]
+    )
+    kinds = Literal["contradiction", "different_emphasis"]
+    return create_model(
+        "PointStep",
+        topic=(str, Field(max_length=60)),
+        claims=(list[claim], Field(min_length=len(sides), max_length=len(sides))),  # type: ignore[valid-type]
+        kind=(kinds, ...),
+    )
+
+
+def run(
+    backend: Backend,
+    question: str,
+    statements: list[Statement],
+    embed: Callable[[list[str]], np.ndarray],
+    usage: Usage,
+    progress: Callable[[str, float], None],
+) -> BatchAnswer:
+    """The per-statement strategy, producing the same draft as the one-call strategy."""
+    progress("model: naming the sides", 0.3)
+    found = _sides(backend, question, statements, usage)
+    sides = list(dict.fromkeys(s.strip() for s in found.sides if len(s.strip()) >= 2))[:4]
+    if not found.answerable or len(sides) < 2:
+        return BatchAnswer(answerable=False, reason=found.reason or "fewer than two sides were found")
+    labels = attribute(
+        backend,
+        question,
+        statements,
+        sides,
+        usage,
+        lambda f: progress("model: attributing statements", 0.35 + 0.4 * f),
+    )
+    cited = [s for s in statements if labels.get(s.sid)]
+    if not cited:
+        return BatchAnswer(answerable=False, reason="no statement gives the account of any side")
+    groups = group(cited, embed([s.text for s in cited]))
+    points: list[DraftPoint] = []
+    for g, members in enumerate(groups):
+        progress("model: writing claims", 0.75 + 0.2 * g / len(groups))
+        by_side: dict[str, list[Statement]] = {}
+        for i in members:
+            for side in labels[cited[i].sid]:
+                by_side.setdefault(side, []).append(cited[i])
+        present = [s for s in sides if s in by_side]
+        user = prompts.load("claims").render(question=question, accounts={s: by_side[s] for s in present})
+        step = structured(
+            backend, _point_step(present), _messages(user), usage, max_tokens=60 + 70 * len(present)
+        )
+        claims = {c.side: c.claim for c in step.claims}  # type: ignore[attr-defined]
+        points.append(
+            DraftPoint(
+                topic=step.topic,  # type: ignore[attr-defined]
+                kind="one_side_only" if len(present) == 1 else step.kind,  # type: ignore[attr-defined]
+                accounts=[
+                    DraftAccount(
+                        side=s, claim=claims.get(s, ""), citations=[Citation(id=x.sid) for x in by_side[s]]
+                    )
+                    for s in present
+                ],
+            )
+        )
+    speakers = {s: [x.speaker for x in statements if x.speaker and s in labels.get(x.sid, [])] for s in sides}
+    return BatchAnswer(
+        answerable=True,
+        sides=[DraftSide(name=s, speakers=list(dict.fromkeys(speakers[s]))) for s in sides],
+        points=points,
+    )
