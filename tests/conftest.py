@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from service.settings import Settings
+from service.store import Store, open_store
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 """The project's shared folder next to the repo (/work/shared); users' clones do not have it."""
@@ -94,8 +95,8 @@ def no_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
         return real_create(address, *args, **kwargs)
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        # host None means "this machine" (servers binding a port).
-        if host is not None and not _is_loopback(host):
+        # None and "" mean "this machine" (a server binding a port), not a remote host.
+        if host not in (None, "", b"") and not _is_loopback(host):
             refuse(f"getaddrinfo({host!r})")
         return real_getaddrinfo(host, *args, **kwargs)
 
@@ -242,10 +243,8 @@ class StoreEnv:
     collection: str
 
     @contextmanager
-    def open(self) -> Iterator[Any]:
+    def open(self) -> Iterator[Store]:
         """A fresh `open_store` on these settings (closing it ends the client, as a restart would)."""
-        from service.store import open_store
-
         with open_store(self.settings) as store:
             yield store
 

