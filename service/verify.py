@@ -104,6 +104,11 @@ def _speakers(claimed: list[str], cited: list[Statement]) -> list[str]:
         name = name.strip()
         if len(name) < 3 or name.casefold() in (n.casefold() for n in out):
             continue
-        if name in text or name.split()[-1] in text:
+        if _has_word(text, name) or _has_word(text, name.split()[-1]):
             out.append(name)
     return out
+
+
+def _has_word(text: str, words: str) -> bool:
+    """`words` in `text` as whole words: "Ali" is not in "Alison", nor "Lee" in "Leeds"."""
+    return re.search(rf"(?<!\w){re.escape(words)}(?!\w)", text) is not None

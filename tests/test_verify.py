@@ -277,3 +277,13 @@ def test_rule_found_speakers_are_added_only_when_named() -> None:
     assert speakers["Pakistan"] == ["Khawaja Asif"]  # the statement's rule-found speaker
     # S6 ("He called ...") resolves to Mujahid by rules, but shows no name: nothing to show.
     assert speakers["Afghanistan"] == []
+
+
+def test_speakers_are_whole_words_of_the_text() -> None:
+    # "Ali" starts "Alison" and "Lee" starts "Leeds": neither person is in the statement.
+    sides = [
+        {"name": "Observers", "speakers": ["Jan Ali", "Tom Lee", "Alison Brooks"]},
+        {"name": "Pakistan"},
+    ]
+    v = run(draft([point(Observers=cite("S4"), Pakistan=cite("S2"))], sides=sides))
+    assert {s.name: s.speakers for s in v.sides}["Observers"] == ["Alison Brooks"]
