@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from .ingest import IngestResult, Loaded
@@ -24,7 +24,6 @@ class Counterpoint:
         self.store = store
         self._chat_model = chat_model
         self._backend: Any | None = None
-        self._exit = ExitStack()
 
     # --- library -----------------------------------------------------------------------------
     def ingest(
@@ -69,7 +68,7 @@ class Counterpoint:
         if self._backend is None:
             from .llm import make_backend
 
-            self._backend = make_backend(self.settings, self._chat_model, self._exit)
+            self._backend = make_backend(self.settings, self._chat_model)
         return self._backend
 
     def backend_info(self) -> dict[str, str]:
@@ -90,17 +89,10 @@ class Counterpoint:
 
         return answer(self, question, collection, on_progress=on_progress, use_cache=use_cache)
 
-    def close(self) -> None:
-        """Stop what this service started (the local LLM server)."""
-        self._exit.close()
-
 
 @contextmanager
 def open_service(settings: Settings, chat_model: Any | None = None) -> Iterator[Counterpoint]:
-    """A ready service; in embedded mode this process holds the data dir until it exits."""
+    """A ready service; in embedded mode this process holds the data dir until the block exits.
+    The local model server, once started, is shared by the whole process and stops at exit."""
     with open_store(settings) as store:
-        service = Counterpoint(settings, store, chat_model)
-        try:
-            yield service
-        finally:
-            service.close()
+        yield Counterpoint(settings, store, chat_model)

@@ -149,13 +149,13 @@ class HeuristicChatModel(ScriptedChatModel):
         return reply
 
     def _point(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
-        blocks = re.findall(r'<side name="([^"]*)">\n(.*?)</side>', text, flags=re.DOTALL)
-        claims = []
-        for side, body in blocks:
-            first = re.sub(r"^\[S\d+\] ", "", body.strip().splitlines()[0]) if body.strip() else ""
-            claims.append({"side": side, "claim": " ".join(first.split()[:20])[:200]})
-        topic = " ".join(claims[0]["claim"].split()[:6]) if claims else "Point"
-        return {"topic": topic[:80], "claims": claims, "kind": "contradiction"}
+        blocks = re.findall(r"^Side (\d+): .*\n((?:\[S\d+\] .*\n?)+)", text, flags=re.MULTILINE)
+        reply: dict[str, Any] = {"kind": "contradiction"}
+        for number, body in blocks:
+            first = re.sub(r"^\[S\d+\] ", "", body.strip().splitlines()[0])
+            reply[f"claim_{number}"] = " ".join(first.split()[:20])[:160]
+        reply["topic"] = " ".join(reply.get("claim_1", "Point").split()[:6])[:60]
+        return reply
 
     def _batch(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
         sides = self._sides(text, params)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -76,8 +75,15 @@ def _chat_openai(settings: Settings, model: str, base_url: str | None, api_key: 
     )
 
 
-def make_backend(settings: Settings, chat_model: Any | None, exit_stack: ExitStack) -> Backend:
+def make_backend(settings: Settings, chat_model: Any | None = None) -> Backend:
     """The configured backend; the embedded default starts (or reuses) the local llama.cpp server."""
+    backend = _make_backend(settings, chat_model)
+    if settings.structured != "auto":
+        backend.method = settings.structured
+    return backend
+
+
+def _make_backend(settings: Settings, chat_model: Any | None) -> Backend:
     info = describe_backend(settings, chat_model)
     strategy = info["strategy"]
     if chat_model is not None:

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Backend = Literal["local", "openai", "compatible", "fake"]
 Strategy = Literal["auto", "per_statement", "batch"]
+Structured = Literal["auto", "json_schema", "function_calling", "json_object_schema"]
 
 LOCAL_MODEL_ALIASES = {
     "1.5b": "qwen2.5-coder-1.5b",
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
     model: str | None = None
     local_model: str = "qwen2.5-coder-1.5b"
     strategy: Strategy = "auto"
+    structured: Structured = "auto"
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "COUNTERPOINT_OPENAI_API_KEY")
     )

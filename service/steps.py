@@ -5,8 +5,8 @@
    around its first mention; only speakers that stay unresolved cost a call. Statements without a
    speaker get one question each ("which side gives this account?"), sharing one prompt prefix
    so llama.cpp's prompt cache reuses it.
-3. Group attributed statements into points by embedding similarity (no call), then one call per
-   point for its topic, each side's claim and the kind.
+3. Group attributed statements into points (no call): each side's turns, paired across sides by
+   embedding similarity. Then one call per point for its topic, each side's claim and the kind.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from .llm import Backend, Usage, structured
 from .models import Statement
 
 NONE = "none"
-MAX_POINTS = 5
-MERGE_AT = 0.42  # average cosine similarity above which two groups of statements are one point
+MAX_TURN = 4  # statements of one speaker in a row that stay together as one turn
+PAIR_AT = 0.4  # cosine similarity of two sides' turns above which they answer each other
 
 
 class SidesStep(BaseModel):
@@ -134,37 +134,54 @@ def attribute(
     return labels
 
 
-def group(statements: list[Statement], vectors: np.ndarray) -> list[list[int]]:
-    """Average-linkage clustering of statement vectors into at most MAX_POINTS groups, in reading order."""
-    groups = [[i] for i in range(len(statements))]
-    sim = vectors @ vectors.T
+def group(statements: list[Statement], sides: list[str], vectors: np.ndarray) -> list[list[int]]:
+    """Points as groups of statement indexes. A side's turn (consecutive statements by one speaker
+    in one document) stays together; turns of different sides pair up by similarity, at most one
+    turn per side in a point, so each point lines up the sides' accounts against each other."""
+    units: list[list[int]] = []
+    for i, s in enumerate(statements):
+        prev = statements[units[-1][-1]] if units else None
+        if (
+            prev is not None
+            and prev.doc_id == s.doc_id
+            and prev.speaker == s.speaker
+            and sides[units[-1][-1]] == sides[i]
+            and len(units[-1]) < MAX_TURN
+        ):
+            units[-1].append(i)
+        else:
+            units.append([i])
+    centroids = np.array([vectors[u].mean(axis=0) for u in units])
+    centroids /= np.clip(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12, None)
+    sim = centroids @ centroids.T
+    groups = [[u] for u in range(len(units))]
 
-    def link(a: list[int], b: list[int]) -> float:
-        return float(sim[np.ix_(a, b)].mean())
+    def sides_of(g: list[int]) -> set[str]:
+        return {sides[units[u][0]] for u in g}
 
-    while len(groups) > 1:
-        pairs = [(link(a, b), i, j) for i, a in enumerate(groups) for j, b in enumerate(groups) if i < j]
-        best, i, j = max(pairs)
-        if best < MERGE_AT and len(groups) <= MAX_POINTS:
+    while True:
+        best, pair = PAIR_AT, None
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                if sides_of(groups[a]) & sides_of(groups[b]):
+                    continue
+                link = float(sim[np.ix_(groups[a], groups[b])].mean())
+                if link >= best:
+                    best, pair = link, (a, b)
+        if pair is None:
             break
-        groups[i] = sorted(groups[i] + groups[j])
-        del groups[j]
-    return sorted(groups, key=lambda g: g[0])
+        a, b = pair
+        groups[a] += groups.pop(b)
+    points = [sorted(i for u in g for i in units[u]) for g in groups]
+    return sorted(points, key=lambda p: p[0])
 
 
-def _point_step(sides: list[str]) -> type[BaseModel]:
-    claim = create_model(
-        "SideClaim",
-        side=(Literal[tuple(sides)], ...),
-        claim=(str, Field(max_length=160)),  # type: ignore[call-overload]
-    )
+def _point_step(n_sides: int) -> type[BaseModel]:
+    # Fixed keys in the order the sides are shown: a small model given a free "side" field
+    # swaps claims between sides.
+    claims = {f"claim_{i}": (str, Field(max_length=160)) for i in range(1, n_sides + 1)}
     kinds = Literal["contradiction", "different_emphasis"]
-    return create_model(
-        "PointStep",
-        topic=(str, Field(max_length=60)),
-        claims=(list[claim], Field(min_length=len(sides), max_length=len(sides))),  # type: ignore[valid-type]
-        kind=(kinds, ...),
-    )
+    return create_model("PointStep", topic=(str, Field(max_length=60)), **claims, kind=(kinds, ...))  # type: ignore[call-overload]
 
 
 def run(
@@ -192,7 +209,7 @@ def run(
     cited = [s for s in statements if labels.get(s.sid)]
     if not cited:
         return BatchAnswer(answerable=False, reason="no statement gives the account of any side")
-    groups = group(cited, embed([s.text for s in cited]))
+    groups = group(cited, [labels[s.sid][0] for s in cited], embed([s.text for s in cited]))
     points: list[DraftPoint] = []
     for g, members in enumerate(groups):
         progress("model: writing claims", 0.75 + 0.2 * g / len(groups))
@@ -203,9 +220,9 @@ def run(
         present = [s for s in sides if s in by_side]
         user = prompts.load("claims").render(question=question, accounts={s: by_side[s] for s in present})
         step = structured(
-            backend, _point_step(present), _messages(user), usage, max_tokens=60 + 70 * len(present)
+            backend, _point_step(len(present)), _messages(user), usage, max_tokens=60 + 60 * len(present)
         )
-        claims = {c.side: c.claim for c in step.claims}  # type: ignore[attr-defined]
+        claims = {s: getattr(step, f"claim_{i}") for i, s in enumerate(present, 1)}
         points.append(
             DraftPoint(
                 topic=step.topic,  # type: ignore[attr-defined]

@@ -91,15 +91,15 @@ def verify(draft: BatchAnswer, statements: list[Statement], documents: dict[str,
         name = side_names.get(_norm(side.name))
         if name is None or name not in cited_by_side or any(s.name == name for s in sides):
             continue
-        sides.append(Side(name=name, speakers=_speakers(side.speakers, cited_by_side[name])))
+        sides.append(Side(name=name, speakers=_speakers(name, side.speakers, cited_by_side[name])))
     return Verified(abstained=False, reason="", sides=sides, points=points, dropped_ids=dropped)
 
 
-def _speakers(claimed: list[str], cited: list[Statement]) -> list[str]:
+def _speakers(side: str, claimed: list[str], cited: list[Statement]) -> list[str]:
     """Speakers the model named that appear in the side's statements, plus the speakers found by
-    rules in those statements; names that appear nowhere are dropped."""
+    rules in those statements; names that appear nowhere, or that are the side itself, are dropped."""
     text = " ".join(s.text for s in cited)
-    out: list[str] = []
+    out: list[str] = [side]
     for name in [*claimed, *(s.speaker for s in cited)]:
         name = name.strip()
         if len(name) < 3 or name.casefold() in (n.casefold() for n in out):
