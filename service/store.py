@@ -58,11 +58,14 @@ def _data_dir_lock(settings: Settings) -> Iterator[None]:
             "stop it, use another COUNTERPOINT_DATA_DIR, "
             "or share a Chroma server via COUNTERPOINT_CHROMA_HOST"
         ) from None
+    outermost = lock.lock_counter == 1  # nested opens in this process must not erase the owner note
     try:
-        owner.write_text(f"pid {os.getpid()}: {' '.join(sys.argv[:2])}", encoding="utf-8")
+        if outermost:
+            owner.write_text(f"pid {os.getpid()}: {' '.join(sys.argv[:2])}", encoding="utf-8")
         yield
     finally:
-        owner.unlink(missing_ok=True)
+        if outermost:
+            owner.unlink(missing_ok=True)
         lock.release()
 
 
@@ -89,9 +92,18 @@ def make_client(settings: Settings) -> Any:
 class Store:
     """Documents and chunks in Chroma. Use `open_store(settings)` to get one."""
 
-    def __init__(self, client: Any, embedder: Embedder) -> None:
+    def __init__(self, client: Any, embedder: Embedder | None = None) -> None:
         self._client = client
-        self.embedder = embedder
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        """Loaded on first use: list, show and delete never need it."""
+        if self._embedder is None:
+            from .embed import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
 
     # --- collections -------------------------------------------------------------------------
     def _docs(self, collection: str, create: bool = True) -> Any:
@@ -99,6 +111,13 @@ class Store:
 
     def _chunks(self, collection: str, create: bool = True) -> Any:
         return self._col(f"{check_collection(collection)}.chunks", create)
+
+    def _read(self, collection: str, kind: str = "docs") -> Any | None:
+        """An existing Chroma collection, or None: reading never creates (a typo stays harmless)."""
+        try:
+            return self._col(f"{check_collection(collection)}.{kind}", create=False)
+        except NotFoundError:
+            return None
 
     def _col(self, name: str, create: bool) -> Any:
         try:
@@ -127,41 +146,51 @@ class Store:
     # --- documents ---------------------------------------------------------------------------
     def list(self, collection: str) -> list[DocumentMeta]:
         """Metadata of every document in `collection`, oldest first."""
-        got = self._docs(collection).get(include=["metadatas"])
+        docs = self._read(collection)
+        if docs is None:
+            return []
+        got = docs.get(include=["metadatas"])
         metas = [_meta_from_chroma(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
         return sorted(metas, key=lambda m: (m.ingested_at, m.id))
 
     def find_by_hash(self, collection: str, content_hash: str) -> DocumentMeta | None:
-        got = self._docs(collection).get(where={"content_hash": content_hash}, include=["metadatas"])
+        docs = self._read(collection)
+        got = docs.get(where={"content_hash": content_hash}, include=["metadatas"]) if docs else {"ids": []}
         if not got["ids"]:
             return None
         return _meta_from_chroma(got["ids"][0], got["metadatas"][0])
 
     def meta(self, collection: str, doc_id: str) -> DocumentMeta:
-        got = self._docs(collection).get(ids=[doc_id], include=["metadatas"])
+        docs = self._read(collection)
+        got = docs.get(ids=[doc_id], include=["metadatas"]) if docs else {"ids": []}
         if not got["ids"]:
             raise NotFoundError(f"no document {doc_id!r} in collection {collection!r}")
         return _meta_from_chroma(got["ids"][0], got["metadatas"][0])
 
     def get(self, collection: str, doc_id: str) -> Document:
         """The document and its full stored text."""
-        got = self._docs(collection).get(ids=[doc_id], include=["metadatas", "documents"])
+        docs = self._read(collection)
+        got = docs.get(ids=[doc_id], include=["metadatas", "documents"]) if docs else {"ids": []}
         if not got["ids"]:
             raise NotFoundError(f"no document {doc_id!r} in collection {collection!r}")
         return Document(meta=_meta_from_chroma(got["ids"][0], got["metadatas"][0]), text=got["documents"][0])
 
     def texts(self, collection: str, doc_ids: list[str]) -> dict[str, Document]:
         """Several documents at once, keyed by id; unknown ids are left out."""
-        if not doc_ids:
+        docs = self._read(collection)
+        if not doc_ids or docs is None:
             return {}
-        got = self._docs(collection).get(ids=sorted(set(doc_ids)), include=["metadatas", "documents"])
+        got = docs.get(ids=sorted(set(doc_ids)), include=["metadatas", "documents"])
         return {
             i: Document(meta=_meta_from_chroma(i, m), text=t)
             for i, m, t in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
         }
 
     def chunks_of(self, collection: str, doc_id: str) -> list[Chunk]:
-        got = self._chunks(collection).get(where={"doc_id": doc_id}, include=["metadatas", "documents"])
+        chunk_col = self._read(collection, "chunks")
+        if chunk_col is None:
+            return []
+        got = chunk_col.get(where={"doc_id": doc_id}, include=["metadatas", "documents"])
         out = [
             Chunk(doc_id=doc_id, index=m["index"], start=m["start"], end=m["end"], text=t)
             for m, t in zip(got["metadatas"], got["documents"], strict=True)
@@ -214,10 +243,12 @@ class Store:
         self, collection: str, vector: list[float], k: int, doc_ids: list[str] | None = None
     ) -> list[RetrievedChunk]:
         """The `k` chunks nearest to `vector` (cosine similarity as score), committed documents only."""
-        committed = set(self._docs(collection).get(include=[])["ids"])
+        docs, chunk_col = self._read(collection), self._read(collection, "chunks")
+        if docs is None or chunk_col is None:
+            return []
+        committed = set(docs.get(include=[])["ids"])
         if doc_ids is not None:
             committed &= set(doc_ids)
-        chunk_col = self._chunks(collection)
         total = chunk_col.count()
         if not committed or total == 0:
             return []
@@ -249,9 +280,6 @@ def _meta_from_chroma(doc_id: str, meta: dict[str, Any] | None) -> DocumentMeta:
 @contextmanager
 def open_store(settings: Settings, embedder: Embedder | None = None) -> Iterator[Store]:
     """A Store for the configured Chroma; in embedded mode this process holds the data dir."""
-    from .embed import default_embedder
-
-    embedder = embedder or default_embedder()
     with contextlib.ExitStack() as stack:
         if not settings.chroma_host:
             stack.enter_context(_data_dir_lock(settings))
