@@ -106,7 +106,7 @@ def _speakers(side: str, claimed: list[str], cited: list[Statement]) -> list[str
             continue
         if _has_word(text, name) or _has_word(text, name.split()[-1]):
             out.append(name)
-    return out
+    return out[1:]  # the side itself was there only to be skipped
 
 
 def _has_word(text: str, words: str) -> bool:

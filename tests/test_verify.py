@@ -287,3 +287,15 @@ def test_speakers_are_whole_words_of_the_text() -> None:
     ]
     v = run(draft([point(Observers=cite("S4"), Pakistan=cite("S2"))], sides=sides))
     assert {s.name: s.speakers for s in v.sides}["Observers"] == ["Alison Brooks"]
+
+
+def test_a_side_is_not_its_own_speaker() -> None:
+    sides = [
+        {"name": "Pakistan", "speakers": ["pakistan", "Pakistan", "Khawaja Asif"]},
+        {"name": "Afghanistan"},
+    ]
+    v = run(draft([point(Pakistan=cite("S2"), Afghanistan=cite("S5"))], sides=sides))
+    assert {s.name: s.speakers for s in v.sides} == {
+        "Pakistan": ["Khawaja Asif"],
+        "Afghanistan": ["Zabihullah Mujahid"],
+    }
