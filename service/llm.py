@@ -115,9 +115,11 @@ def _runnable(backend: Backend, schema: type[BaseModel], max_tokens: int) -> Any
     chat = backend.chat
     if backend.method == "json_object_schema":
         # llama.cpp's server turns this schema into a grammar, so output is valid by construction.
+        # The bound goes in extra_body: ChatOpenAI renames max_tokens to max_completion_tokens,
+        # which llama-cpp-python's server ignores (it would then generate up to the context size).
         return chat.bind(
             response_format={"type": "json_object", "schema": schema.model_json_schema()},
-            max_tokens=max_tokens,
+            extra_body={"max_tokens": max_tokens},
         )
     # Remote models: LangChain's structured output; their own limits bound the length.
     return chat.with_structured_output(schema, method=backend.method, include_raw=True)

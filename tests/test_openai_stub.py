@@ -337,4 +337,6 @@ def test_local_method_sends_a_json_schema(stub: StubOpenAI) -> None:
     assert first["response_format"] == {"type": "json_object", "schema": Sides.model_json_schema()}
     assert "tools" not in first and "tool_choice" not in first
     assert (first["model"], first["temperature"], first["seed"]) == ("stub-local", 0, 0)
+    # The length bound in the field llama-cpp-python's server reads (it ignores max_completion_tokens).
+    assert first["max_tokens"] == 77
     assert "sides" in second["messages"][-1]["content"]  # the re-ask names the bad field
