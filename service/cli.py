@@ -273,6 +273,34 @@ def eval_(
     _run(body)
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default: COUNTERPOINT_HOST, else 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default: COUNTERPOINT_PORT, else 7860).")
+    ] = None,
+) -> None:
+    """Start the page (the same as `python app.py`); Ctrl+C stops it."""
+    import os
+
+    # Before Gradio's first import, which reads them: nothing here may call out (no analytics,
+    # no Hugging Face Hub lookups; Counterpoint's models ship in packages).
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    settings = _settings()
+    overrides = {"host": host, "port": port}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+    def body() -> None:
+        from .ui import serve as serve_page
+
+        serve_page(settings)
+
+    _run(body)
+
+
 def _stderr_console():
     from rich.console import Console
 

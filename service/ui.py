@@ -1,0 +1,344 @@
+"""The Gradio page: a thin layer over the service, `render` and the pure helpers in `ui_handlers`.
+
+Import this module only after `GRADIO_ANALYTICS_ENABLED=False` is set (as `serve()` callers do):
+Gradio reads its environment when it is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from . import ui_handlers as h
+from .core import Counterpoint, open_service
+from .errors import CounterpointError
+from .models import Comparison
+from .render import comparison_html
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+# System fonts: nothing to fetch, and headless Chromium renders Gradio's bundled font poorly in bold.
+SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "DejaVu Sans", "sans-serif"]
+FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf"]
+
+# Quote clicks: one delegated listener on the answer panel survives every re-render of its HTML.
+# The offsets travel as numbers and the server slices the text (render.source_html), so the
+# browser's UTF-16 string indices never come into play.
+QUOTE_JS = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('button.cp-quote');
+  if (!button || !element.contains(button)) return;
+  element.querySelectorAll('.cp-quote.cp-selected').forEach((b) => b.classList.remove('cp-selected'));
+  button.classList.add('cp-selected');
+  trigger('quote', {doc: button.dataset.doc, start: Number(button.dataset.start),
+                    end: Number(button.dataset.end), id: button.id});
+});
+"""
+SOURCE_JS = """
+watch('value', () => {
+  const mark = element.querySelector('#cp-highlight');
+  if (mark) mark.scrollIntoView({block: 'center', inline: 'nearest'});
+});
+"""
+DELETE_JS = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('button.cp-delete');
+  if (!button || !element.contains(button)) return;
+  if (!window.confirm(`Delete “${button.dataset.title}” from the library?`)) return;
+  trigger('delete_doc', {doc: button.dataset.doc});
+});
+"""
+
+PAGE_CSS = """
+.cp-header { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: flex-end;
+  gap: .5rem 2rem; padding: .25rem 0 .5rem; border-bottom: 1px solid var(--border-color-primary); }
+.cp-header .cp-title { font-size: 1.6rem; font-weight: 800; margin: 0; letter-spacing: -.01em; }
+.cp-header .cp-tagline { margin: .1rem 0 0; opacity: .8; }
+.cp-backend { display: flex; flex-wrap: wrap; gap: .3rem .5rem; margin: 0; font-size: .8rem; }
+.cp-backend > div { display: flex; gap: .3rem; padding: .15rem .6rem; border-radius: 999px;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
+.cp-backend dt { font-weight: 600; margin: 0; } .cp-backend dd { margin: 0; }
+.cp-placeholder { padding: 1.25rem 1rem; border: 1px dashed var(--border-color-primary);
+  border-radius: 8px; opacity: .75; } .cp-placeholder p { margin: .2rem 0; }
+.cp-msgs { display: grid; gap: .3rem; } .cp-msg { margin: 0; padding: .45rem .7rem; border-radius: 6px;
+  border: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
+.cp-msg-ok { border-color: rgba(22,163,74,.55); background: rgba(22,163,74,.1); }
+.cp-msg-info { background: var(--background-fill-secondary); }
+.cp-msg-error { border-color: rgba(220,38,38,.6); background: rgba(220,38,38,.1); }
+.cp-library-head { margin: 0 0 .35rem; font-size: .85rem; opacity: .8; }
+.cp-docs { list-style: none; margin: 0; padding: 0; display: grid; gap: .4rem; }
+.cp-doc { display: flex; gap: .5rem; align-items: flex-start; justify-content: space-between; margin: 0;
+  padding: .5rem .6rem; border: 1px solid var(--border-color-primary); border-radius: 8px; }
+.cp-doc-main { min-width: 0; } .cp-doc p { margin: 0; overflow-wrap: anywhere; }
+.cp-doc-name { font-weight: 600; line-height: 1.3; } .cp-doc-info { font-size: .8rem; opacity: .85; }
+.cp-doc-id { font-size: .72rem; opacity: .6; font-family: var(--font-mono); }
+.cp-unknown { font-style: italic; opacity: .7; }
+.cp-delete { flex: none; font-size: .78rem; padding: .15rem .55rem; border-radius: 6px; cursor: pointer;
+  color: inherit; background: transparent; border: 1px solid rgba(220,38,38,.55); }
+.cp-delete:hover, .cp-delete:focus-visible { background: rgba(220,38,38,.12); }
+#cp-source-panel .cp-doc-text { max-height: calc(100vh - 10rem); }
+"""
+
+
+def _failure(what: str, exc: Exception) -> str:
+    """A one-line message for the page; unexpected errors are logged with their traceback."""
+    if isinstance(exc, CounterpointError):
+        return f"{what}: {exc}"
+    log.exception("%s", what)
+    return f"{what}: unexpected {type(exc).__name__}; the details are in the server log."
+
+
+class Page:
+    """The page's handlers over one service; `build()` wires them into Gradio Blocks."""
+
+    def __init__(self, service: Counterpoint, export_dir: Path | None = None) -> None:
+        self.service = service
+        self.export_dir = export_dir or Path(tempfile.mkdtemp(prefix="counterpoint-export-"))
+
+    # --- library -------------------------------------------------------------------------------
+    def _library(self, collection: str) -> tuple[str, Any, Any]:
+        """Library HTML, example questions and collection choices for `collection`."""
+        collection = (collection or "").strip() or "default"
+        names: list[str] = []
+        try:
+            names = self.service.collections()
+            metas = self.service.documents(collection)
+            library = h.library_html(metas, collection)
+        except Exception as exc:  # the page's edge: show why, keep the page alive
+            metas, library = [], h.notice_html([("error", _failure("Cannot list the library", exc))])
+        examples = gr.Dataset(samples=[[q] for q in h.example_questions(metas)])
+        choices = gr.Dropdown(choices=h.collection_choices(names, collection))
+        return library, examples, choices
+
+    def on_refresh(self, collection: str) -> tuple[str, Any, Any]:
+        """Reload the library panel (page load, collection change)."""
+        return self._library(collection)
+
+    def on_add(
+        self,
+        files: list[str] | None,
+        text: str,
+        title: str,
+        outlet: str,
+        date: str,
+        url: str,
+        collection: str,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented way to get a tracker)
+    ) -> tuple[Any, ...]:
+        """Add the uploaded files, pasted text and URL; one message per input."""
+        collection = (collection or "").strip() or "default"
+        outcomes: list[h.Outcome] = []
+        try:
+            sources = h.page_sources(self.service.settings, files, text, url, title, outlet, date)
+            outcomes = h.ingest_sources(self.service, sources, collection, lambda f, m: progress(f, desc=m))
+            status = h.notice_html(h.outcome_notices(outcomes, collection))
+        except Exception as exc:  # the page's edge
+            status = h.notice_html([("error", _failure("Could not add", exc))])
+        # Clear the inputs only when everything went in, so that a failed input can be fixed.
+        done = bool(outcomes) and all(o.result is not None for o in outcomes)
+        cleared = (None, "", "", "", "", "") if done else (gr.skip(),) * 6
+        return (status, *self._library(collection), *cleared)
+
+    def on_delete(self, collection: str, evt: gr.EventData) -> tuple[Any, ...]:
+        """Delete the document whose Delete button was clicked."""
+        collection = (collection or "").strip() or "default"
+        data = evt._data if isinstance(evt._data, dict) else {}
+        try:
+            meta = self.service.delete(str(data.get("doc", "")), collection)
+            status = h.notice_html([("ok", f"Deleted “{meta.title}” from {collection}.")])
+        except Exception as exc:  # the page's edge
+            status = h.notice_html([("error", _failure("Could not delete", exc))])
+        return (status, *self._library(collection))
+
+    # --- answers -------------------------------------------------------------------------------
+    def on_ask(
+        self,
+        question: str,
+        collection: str,
+        use_cache: bool,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[Any, ...]:
+        """Answer, and offer it for download; a failure shows in the answer panel."""
+        collection = (collection or "").strip() or "default"
+        progress(0.0, desc="Starting…")
+        try:
+            answer = self.service.ask(
+                question or "",
+                collection,
+                on_progress=lambda stage, f: progress(f, desc=h.stage_label(stage)),
+                use_cache=bool(use_cache),
+            )
+            json_path, md_path = h.export_files(answer, self.export_dir)
+        except Exception as exc:  # the page's edge
+            message = h.notice_html([("error", _failure("Could not answer", exc))])
+            off = gr.DownloadButton(value=None, interactive=False)
+            return message, None, off, off, h.SOURCE_PLACEHOLDER, gr.Sidebar(open=False), gr.skip()
+        # The library steps aside so that the columns get the page's width; the old source goes.
+        return (
+            comparison_html(answer),
+            answer,
+            gr.DownloadButton(value=str(json_path), interactive=True),
+            gr.DownloadButton(value=str(md_path), interactive=True),
+            h.SOURCE_PLACEHOLDER,
+            gr.Sidebar(open=False),
+            gr.Sidebar(open=False),
+        )
+
+    def on_quote(self, answer: Comparison | None, evt: gr.EventData) -> tuple[str, Any]:
+        """The clicked quote's article, highlighted (sliced in Python, see render.source_html)."""
+        return h.source_view(self.service, answer, evt._data), gr.Sidebar(open=True)
+
+    # --- API -----------------------------------------------------------------------------------
+    def api_ingest(
+        self, text: str, url: str, file: str | None, collection: str, title: str, outlet: str, doc_id: str
+    ) -> dict[str, Any]:
+        """Store one document (exactly one of text, url or file); returns its summary."""
+        return self._api(
+            lambda: h.api_ingest(self.service, text, url, file, collection, title, outlet, doc_id)
+        )
+
+    def api_ask(self, question: str, collection: str) -> dict[str, Any]:
+        """Compare the sides on `question`; returns the Comparison as a dict."""
+        return self._api(lambda: self.service.ask(question, collection or "default").model_dump(mode="json"))
+
+    def api_documents(self, collection: str) -> list[dict[str, Any]]:
+        """The documents of a collection (metadata only)."""
+        return self._api(lambda: [m.model_dump() for m in self.service.documents(collection or "default")])
+
+    @staticmethod
+    def _api(fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except CounterpointError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    # --- layout --------------------------------------------------------------------------------
+    def build(self) -> gr.Blocks:
+        """The page's Blocks; UI events are private, /ingest, /ask and /documents are the API."""
+        private: dict[str, Any] = {"api_visibility": "private"}
+        with gr.Blocks(title="Counterpoint", fill_width=True, analytics_enabled=False) as demo:
+            gr.HTML(h.header_html(self.service.backend_info()), elem_id="cp-header-block")
+            answer_state = gr.State(None)
+            with gr.Sidebar(label="Library", width=380, elem_id="cp-library-panel") as library_bar:
+                gr.Markdown("## Library")
+                collection = gr.Dropdown(
+                    choices=["default"], value="default", label="Collection", allow_custom_value=True,
+                    info="Pick one, or type a new name to start a collection.", elem_id="cp-collection",
+                )  # fmt: skip
+                with gr.Tabs():
+                    with gr.Tab("Files", elem_id="cp-tab-files"):
+                        files = gr.File(
+                            label="Articles (.txt, .md, .html, .pdf)", file_count="multiple",
+                            file_types=FILE_TYPES, type="filepath", elem_id="cp-files",
+                        )  # fmt: skip
+                    with gr.Tab("Paste", elem_id="cp-tab-paste"):
+                        text = gr.Textbox(label="Article text", lines=6, elem_id="cp-paste")
+                        title = gr.Textbox(
+                            label="Title", placeholder="from the first line", elem_id="cp-title"
+                        )
+                        with gr.Row():
+                            outlet = gr.Textbox(label="Outlet", min_width=100, elem_id="cp-outlet")
+                            date = gr.Textbox(label="Date", placeholder="2025-11-07", min_width=100)
+                    with gr.Tab("URL", elem_id="cp-tab-url"):
+                        url = gr.Textbox(label="Web page", placeholder="https://…", elem_id="cp-url")
+                add = gr.Button("Add to library", variant="primary", elem_id="cp-add")
+                lib_status = gr.HTML(elem_id="cp-library-status")
+                library = gr.HTML(js_on_load=DELETE_JS, apply_default_css=False, elem_id="cp-library")
+            with gr.Group(elem_id="cp-ask-panel"):
+                question = gr.Textbox(
+                    label="Question", lines=2, elem_id="cp-question",
+                    placeholder="What does each side say about …?",
+                )  # fmt: skip
+                examples = gr.Dataset(
+                    components=[question], samples=[], label="Examples", elem_id="cp-examples"
+                )
+            with gr.Row(equal_height=True):
+                ask = gr.Button("Compare the sides", variant="primary", scale=3, elem_id="cp-ask")
+                use_cache = gr.Checkbox(value=True, label="Reuse a cached answer", scale=2, min_width=120)
+                json_btn = gr.DownloadButton("JSON", interactive=False, size="md", scale=1, elem_id="cp-json")
+                md_btn = gr.DownloadButton("Markdown", interactive=False, size="md", scale=1, elem_id="cp-md")
+            answer = gr.HTML(
+                h.ANSWER_PLACEHOLDER, js_on_load=QUOTE_JS, apply_default_css=False, elem_id="cp-answer-panel"
+            )
+            with gr.Sidebar(
+                label="Source", width=540, open=False, position="right", elem_id="cp-source-panel"
+            ) as source_bar:
+                source = gr.HTML(
+                    h.SOURCE_PLACEHOLDER, js_on_load=SOURCE_JS, apply_default_css=False, elem_id="cp-source"
+                )
+
+            lib_outputs = [library, examples, collection]
+            demo.load(self.on_refresh, collection, lib_outputs, **private)
+            collection.change(self.on_refresh, collection, lib_outputs, **private)
+            add.click(
+                self.on_add,
+                [files, text, title, outlet, date, url, collection],
+                [lib_status, *lib_outputs, files, text, title, outlet, date, url],
+                show_progress_on=[lib_status],
+                **private,
+            )
+            library.delete_doc(self.on_delete, collection, [lib_status, *lib_outputs], **private)
+            examples.click(lambda sample: sample[0], examples, question, **private)
+            ask_event: dict[str, Any] = {
+                "fn": self.on_ask,
+                "inputs": [question, collection, use_cache],
+                "outputs": [answer, answer_state, json_btn, md_btn, source, source_bar, library_bar],
+                "show_progress_on": [answer],
+                **private,
+            }
+            ask.click(**ask_event)
+            question.submit(**ask_event)
+            answer.quote(self.on_quote, answer_state, [source, source_bar], show_progress="hidden", **private)
+            self._api_endpoints()
+        return demo
+
+    def _api_endpoints(self) -> None:
+        """API-only endpoints: hidden components give them typed, checked inputs (uploads included)."""
+        with gr.Column(visible=False):
+            text, url, question = (
+                gr.Textbox(label="text"),
+                gr.Textbox(label="url"),
+                gr.Textbox(label="question"),
+            )
+            file = gr.File(label="file", type="filepath")
+            collection = gr.Textbox(value="default", label="collection")
+            title, outlet, doc_id = (
+                gr.Textbox(label="title"),
+                gr.Textbox(label="outlet"),
+                gr.Textbox(label="id"),
+            )
+            out, docs = gr.JSON(label="result"), gr.JSON(label="documents")
+        inputs = [text, url, file, collection, title, outlet, doc_id]
+        gr.on([], self.api_ingest, inputs, out, api_name="ingest")
+        gr.on([], self.api_ask, [question, collection], out, api_name="ask")
+        gr.on([], self.api_documents, collection, docs, api_name="documents")
+
+
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """`Blocks.launch` arguments from settings: loopback by default, no share link, optional auth."""
+    return {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "auth": settings.auth_pair,
+        "auth_message": "Counterpoint: sign in with the COUNTERPOINT_AUTH user and password.",
+        "share": False,
+        "max_file_size": settings.max_file_bytes,
+        "footer_links": ["api", "settings"],
+        "css": PAGE_CSS,
+        "theme": gr.themes.Default(font=SYSTEM_FONTS),
+    }
+
+
+def serve(settings: Settings) -> None:
+    """Open the service and serve the page until interrupted (`counterpoint serve`, `python app.py`)."""
+    with open_service(settings) as service:
+        info = service.backend_info()
+        log.info("backend %s, model %s", info["backend"], info["model"])
+        demo = Page(service).build()
+        demo.queue(default_concurrency_limit=1).launch(**launch_options(settings))
