@@ -196,7 +196,7 @@ def page_sources(
     if link:
         sources.append(Source(link, lambda: load_url(link, settings)))
     if not sources:
-        raise InputError("nothing to add: choose a file, paste text or enter a URL")
+        raise InputError("choose a file, paste text or enter a URL first")
     return sources
 
 
@@ -214,6 +214,8 @@ def ingest_one(
     say = report or (lambda fraction, message: None)
     say(0.0, f"Reading {source.name}")
     loaded = source.load()
+    # The first slice of chunks takes a while to embed before the store reports anything.
+    say(0.01, f"Embedding {source.name}")
     return service.ingest(
         loaded,
         check_collection(collection),

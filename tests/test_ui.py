@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port, wait_until
+from conftest import WebServer, free_port, wait_until
 
 from service import ui_handlers as h
 from service.core import Counterpoint, open_service
@@ -180,10 +180,31 @@ def test_page_inputs_are_added_one_by_one_and_failures_do_not_stop_the_rest(
     ]
 
 
+def test_a_url_from_the_page_is_fetched_and_stored(
+    service: Counterpoint, fake_settings: Settings, web_server: WebServer
+) -> None:
+    page = (
+        "<html><head><title>Dam talks fail</title><meta property='og:site_name' content='River News'>"
+        "</head><body><article><h1>Dam talks fail</h1><p>Northland said the dam is safe and that it "
+        "shared every study with its neighbours.</p><p>Southland said the river is theirs and that "
+        "the farms will dry out.</p></article></body></html>"
+    )
+    web_server.pages["/dam.html"] = (200, "text/html; charset=utf-8", page.encode())
+    url = f"{web_server.base}/dam.html"
+    (source,) = h.page_sources(fake_settings, url=f"  {url} ")
+    assert source.name == url
+    (outcome,) = h.ingest_sources(service, [source], "default")
+    assert outcome.result is not None, outcome.error
+    assert (outcome.result.meta.title, outcome.result.meta.url) == ("Dam talks fail", url)
+    missing = h.page_sources(fake_settings, url=f"{web_server.base}/gone.html")
+    (failed,) = h.ingest_sources(service, missing, "default")
+    assert failed.result is None and "404" in failed.error
+
+
 def test_nothing_to_add_and_bad_collections_are_clear_errors(
     service: Counterpoint, fake_settings: Settings
 ) -> None:
-    with pytest.raises(InputError, match="choose a file, paste text or enter a URL"):
+    with pytest.raises(InputError, match="choose a file, paste text or enter a URL first"):
         h.page_sources(fake_settings, None, "  ", " ")
     (outcome,) = h.ingest_sources(service, h.page_sources(fake_settings, text="Some text."), "bad name!")
     assert outcome.result is None and "bad collection name" in outcome.error
