@@ -7,6 +7,7 @@ Gradio reads its environment when it is imported.
 from __future__ import annotations
 
 import logging
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -222,7 +223,9 @@ class Page:
     def build(self) -> gr.Blocks:
         """The page's Blocks; UI events are private, /ingest, /ask and /documents are the API."""
         private: dict[str, Any] = {"api_visibility": "private"}
-        with gr.Blocks(title="Counterpoint", fill_width=True, analytics_enabled=False) as demo:
+        # delete_cache: uploads and exports older than a day leave Gradio's cache, checked hourly.
+        blocks = {"title": "Counterpoint", "fill_width": True, "delete_cache": (3600, 86400)}
+        with gr.Blocks(analytics_enabled=False, **blocks) as demo:
             gr.HTML(h.header_html(self.service.backend_info()), elem_id="cp-header-block")
             answer_state = gr.State(None)
             with gr.Sidebar(label="Library", width=380, elem_id="cp-library-panel") as library_bar:
@@ -337,8 +340,11 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 
 def serve(settings: Settings) -> None:
     """Open the service and serve the page until interrupted (`counterpoint serve`, `python app.py`)."""
-    with open_service(settings) as service:
+    with open_service(settings) as service, tempfile.TemporaryDirectory(prefix="counterpoint-") as exports:
         info = service.backend_info()
-        log.info("backend %s, model %s", info["backend"], info["model"])
-        demo = Page(service).build()
+        store = settings.chroma_host or settings.data_dir
+        # Names only: the settings' secrets (API key, auth password) are never printed.
+        line = f"Counterpoint: backend {info['backend']}, model {info['model']}, store {store}"
+        print(line, file=sys.stderr)
+        demo = Page(service, export_dir=Path(exports)).build()
         demo.queue(default_concurrency_limit=1).launch(**launch_options(settings))

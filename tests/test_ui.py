@@ -448,7 +448,8 @@ def test_app_py_and_counterpoint_serve_take_the_same_options() -> None:
 @pytest.mark.e2e
 def test_python_app_py_serves_holds_the_data_dir_and_stops_on_ctrl_c(fake_settings: Settings) -> None:
     port = free_port()
-    env = {**os.environ, "COUNTERPOINT_LOCK_TIMEOUT_S": "0.5"}
+    secrets = {"OPENAI_API_KEY": "sk-test-KEY-SECRET", "COUNTERPOINT_AUTH": "ann:pw-SECRET"}
+    env = {**os.environ, "COUNTERPOINT_LOCK_TIMEOUT_S": "0.5", **secrets}
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -476,7 +477,9 @@ def test_python_app_py_serves_holds_the_data_dir_and_stops_on_ctrl_c(fake_settin
             proc.wait(timeout=10)
     assert proc.returncode == 0, out
     assert f"Running on local URL:  http://127.0.0.1:{port}" in out
+    assert "Counterpoint: backend fake, model heuristic-fake, store " in out
     assert "gradio.live" not in out, "no share link"
+    assert "SECRET" not in out, "a secret reached the log"
     freed = subprocess.run(
         [sys.executable, "-m", "service", "list"], env=env, capture_output=True, text=True, timeout=60
     )
