@@ -304,18 +304,11 @@ class Page:
     def _api_endpoints(self) -> None:
         """API-only endpoints: hidden components give them typed, checked inputs (uploads included)."""
         with gr.Column(visible=False):
-            text, url, question = (
-                gr.Textbox(label="text"),
-                gr.Textbox(label="url"),
-                gr.Textbox(label="question"),
-            )
+            text, url = gr.Textbox(label="text"), gr.Textbox(label="url")
             file = gr.File(label="file", type="filepath")
             collection = gr.Textbox(value="default", label="collection")
-            title, outlet, doc_id = (
-                gr.Textbox(label="title"),
-                gr.Textbox(label="outlet"),
-                gr.Textbox(label="id"),
-            )
+            title, outlet = gr.Textbox(label="title"), gr.Textbox(label="outlet")
+            doc_id, question = gr.Textbox(label="id"), gr.Textbox(label="question")
             out, docs = gr.JSON(label="result"), gr.JSON(label="documents")
         inputs = [text, url, file, collection, title, outlet, doc_id]
         gr.on([], self.api_ingest, inputs, out, api_name="ingest")
