@@ -230,10 +230,6 @@ class Page:
             answer_state = gr.State(None)
             with gr.Sidebar(label="Library", width=380, elem_id="cp-library-panel") as library_bar:
                 gr.Markdown("## Library")
-                collection = gr.Dropdown(
-                    choices=["default"], value="default", label="Collection", allow_custom_value=True,
-                    info="Pick one, or type a new name to start a collection.", elem_id="cp-collection",
-                )  # fmt: skip
                 with gr.Tabs():
                     with gr.Tab("Files", elem_id="cp-tab-files"):
                         files = gr.File(
@@ -254,10 +250,17 @@ class Page:
                 lib_status = gr.HTML(elem_id="cp-library-status")
                 library = gr.HTML(js_on_load=DELETE_JS, apply_default_css=False, elem_id="cp-library")
             with gr.Group(elem_id="cp-ask-panel"):
-                question = gr.Textbox(
-                    label="Question", lines=2, elem_id="cp-question",
-                    placeholder="What does each side say about …?",
-                )  # fmt: skip
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(
+                        label="Question", lines=2, scale=4, elem_id="cp-question",
+                        placeholder="What does each side say about …?",
+                    )  # fmt: skip
+                    # One collection for the library and the question: the sidebar lists what is asked.
+                    collection = gr.Dropdown(
+                        choices=["default"], value="default", label="Collection", allow_custom_value=True,
+                        info="Pick one, or type a new name to start one.", scale=1, min_width=200,
+                        elem_id="cp-collection",
+                    )  # fmt: skip
                 examples = gr.Dataset(
                     components=[question], samples=[], label="Examples", elem_id="cp-examples"
                 )

@@ -198,7 +198,6 @@ def library_open(page: Any) -> None:
 
 
 def use_collection(page: Any, name: str) -> None:
-    library_open(page)
     box = page.locator("#cp-collection input")
     box.fill(name)
     box.press("Enter")
@@ -314,7 +313,8 @@ def seed_flow(page: Any, seed_text: str, timeout_ms: float = 60_000) -> tuple[An
     """Upload the seed, ask the seed question; returns the answer panel and its quote buttons."""
     library_open(page)
     page.set_input_files("#cp-files input[type=file]", str(SHARED / "seed" / SEED_NAME))
-    page.wait_for_selector(f"#cp-files :text('{SEED_NAME}')")
+    # The uploaded file's row (its visible name may be shortened with an ellipsis).
+    page.wait_for_selector(f'#cp-files td.filename[aria-label="{SEED_NAME}"]')
     status = add(page)
     assert "Added “Peace Talks Collapse" in status and "chunks)" in status, status
     doc = page.locator("#cp-library .cp-doc")
