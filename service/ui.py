@@ -1,7 +1,7 @@
 """The Gradio page: a thin layer over the service, `render` and the pure helpers in `ui_handlers`.
 
-Import this module only after `GRADIO_ANALYTICS_ENABLED=False` is set (as `serve()` callers do):
-Gradio reads its environment when it is imported.
+Import it after analytics and Hugging Face Hub lookups are switched off in the environment, as
+`counterpoint serve` does: Gradio and huggingface_hub read those switches when they are imported.
 """
 
 from __future__ import annotations
@@ -87,6 +87,11 @@ PAGE_CSS = """
 """
 
 
+def _collection(name: str | None) -> str:
+    """The collection a page event is about; an emptied picker means the default."""
+    return (name or "").strip() or "default"
+
+
 def _failure(what: str, exc: Exception) -> str:
     """A one-line message for the page; unexpected errors are logged with their traceback."""
     if isinstance(exc, CounterpointError):
@@ -105,7 +110,7 @@ class Page:
     # --- library -------------------------------------------------------------------------------
     def _library(self, collection: str) -> tuple[str, Any, Any]:
         """Library HTML, example questions and collection choices for `collection`."""
-        collection = (collection or "").strip() or "default"
+        collection = _collection(collection)
         names: list[str] = []
         try:
             names = self.service.collections()
@@ -133,7 +138,7 @@ class Page:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's documented way to get a tracker)
     ) -> tuple[Any, ...]:
         """Add the uploaded files, pasted text and URL; one message per input."""
-        collection = (collection or "").strip() or "default"
+        collection = _collection(collection)
         outcomes: list[h.Outcome] = []
         try:
             sources = h.page_sources(self.service.settings, files, text, url, title, outlet, date)
@@ -148,7 +153,7 @@ class Page:
 
     def on_delete(self, collection: str, evt: gr.EventData) -> tuple[Any, ...]:
         """Delete the document whose Delete button was clicked."""
-        collection = (collection or "").strip() or "default"
+        collection = _collection(collection)
         data = evt._data if isinstance(evt._data, dict) else {}
         try:
             meta = self.service.delete(str(data.get("doc", "")), collection)
@@ -166,7 +171,7 @@ class Page:
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[Any, ...]:
         """Answer, and offer it for download; a failure shows in the answer panel."""
-        collection = (collection or "").strip() or "default"
+        collection = _collection(collection)
         progress(0.0, desc="Starting…")
         try:
             answer = self.service.ask(
