@@ -330,3 +330,63 @@ def make_pdf(lines: list[str], title: str = "") -> bytes:
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\n".encode()
     out += f"startxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+# --- the page in its own process ----------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class App:
+    """`python app.py` in its own process, on a free loopback port."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def start_app(root: Path, **env: str) -> App:
+    """Start the page with a clean Counterpoint environment plus `env`; wait until it answers."""
+    import httpx
+
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERPOINT_", "OPENAI_"))}
+    clean.update(
+        COUNTERPOINT_DATA_DIR=str(root / "data"), COUNTERPOINT_MODEL_DIR=str(MODEL_DIR),
+        ANONYMIZED_TELEMETRY="False", **env,
+    )  # fmt: skip
+    log = root / "app.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(port)],
+            cwd=REPO, env=clean, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    app = App(f"http://127.0.0.1:{port}/", proc, log)
+
+    def up() -> bool:
+        try:
+            return httpx.get(app.url, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return proc.poll() is not None
+
+    if not wait_until(up, timeout=90, interval=0.25) or proc.poll() is not None:
+        stop_app(app)
+        pytest.fail(f"the page did not start (exit {proc.poll()}); log:\n{app.tail()}", pytrace=False)
+    return app
+
+
+def stop_app(app: App) -> None:
+    """Ctrl+C, as a user would; kill only if it hangs."""
+    import signal
+
+    if app.proc.poll() is None:
+        app.proc.send_signal(signal.SIGINT)
+        try:
+            app.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            app.proc.kill()
+            app.proc.wait(timeout=10)

@@ -8,7 +8,6 @@ import html
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import WebServer, free_port, wait_until
+from conftest import WebServer, free_port, start_app, stop_app
 
 from service import ui_handlers as h
 from service.core import Counterpoint, open_service
@@ -446,41 +445,22 @@ def test_app_py_and_counterpoint_serve_take_the_same_options() -> None:
 
 
 @pytest.mark.e2e
-def test_python_app_py_serves_holds_the_data_dir_and_stops_on_ctrl_c(fake_settings: Settings) -> None:
-    port = free_port()
+def test_python_app_py_serves_holds_the_data_dir_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     secrets = {"OPENAI_API_KEY": "sk-test-KEY-SECRET", "COUNTERPOINT_AUTH": "ann:pw-SECRET"}
-    env = {**os.environ, "COUNTERPOINT_LOCK_TIMEOUT_S": "0.5", **secrets}
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    app = start_app(tmp_path, COUNTERPOINT_BACKEND="fake", **secrets)
+    env = {**os.environ, "COUNTERPOINT_DATA_DIR": str(tmp_path / "data")}
+    env["COUNTERPOINT_LOCK_TIMEOUT_S"] = "0.5"
+    cli_list = [sys.executable, "-m", "service", "list"]
     try:
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return proc.poll() is not None
-
-        assert wait_until(up, timeout=60, interval=0.2) and proc.poll() is None, (
-            proc.stdout and proc.stdout.read()
-        )
-        busy = subprocess.run(
-            [sys.executable, "-m", "service", "list"], env=env, capture_output=True, text=True, timeout=60
-        )
+        busy = subprocess.run(cli_list, env=env, capture_output=True, text=True, timeout=60)
         assert busy.returncode == 1 and "in use by another Counterpoint process" in busy.stderr
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-    assert proc.returncode == 0, out
-    assert f"Running on local URL:  http://127.0.0.1:{port}" in out
+        stop_app(app)
+    out = app.log.read_text(encoding="utf-8")
+    assert app.proc.returncode == 0, out
+    assert f"Running on local URL:  {app.url.rstrip('/')}" in out
     assert "Counterpoint: backend fake, model heuristic-fake, store " in out
     assert "gradio.live" not in out, "no share link"
     assert "SECRET" not in out, "a secret reached the log"
-    freed = subprocess.run(
-        [sys.executable, "-m", "service", "list"], env=env, capture_output=True, text=True, timeout=60
-    )
+    freed = subprocess.run(cli_list, env=env, capture_output=True, text=True, timeout=60)
     assert freed.returncode == 0, freed.stderr
