@@ -87,7 +87,8 @@ def answer(
         progress("model", 0.3)
         draft = batch(backend, question, found.statements, usage)
     else:
-        draft = steps.run(backend, question, found.statements, store.embedder.embed, usage, progress)
+        text = "\n".join(d.text for d in found.documents.values())
+        draft = steps.run(backend, question, found.statements, store.embedder.embed, usage, progress, text)
     progress("verifying", 0.95)
     checked = verify(draft, found.statements, found.documents)
     stats.llm_calls, stats.retries = usage.calls, usage.retries

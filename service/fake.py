@@ -110,6 +110,7 @@ class HeuristicChatModel(ScriptedChatModel):
         name = tool["name"] if tool else ""
         params = (tool or {}).get("parameters", {})
         handler = {
+            "SubjectStep": self._subject,
             "SidesStep": self._sides,
             "SpeakerStep": self._choose,
             "LabelStep": self._choose,
@@ -121,6 +122,12 @@ class HeuristicChatModel(ScriptedChatModel):
     def _statements(text: str) -> list[tuple[str, str]]:
         return re.findall(r"^\[(S\d+)\](?: \(speaker: [^)]*\))? (.*)$", text, flags=re.MULTILINE)
 
+    def _subject(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
+        # No parties: the sides then come from the statements (see _sides), which rules do better.
+        question = re.search(r"^Question: (.*)$", text, flags=re.MULTILINE)
+        words = re.findall(r"\b[a-z]{5,}\b", question.group(1) if question else "")
+        return {"parties": [], "subject": " ".join(words[:4])[:60]}
+
     def _sides(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
         question = re.search(r"^Question: (.*)$", text, flags=re.MULTILINE)
         body = " ".join(s for _, s in self._statements(text))
@@ -129,7 +136,9 @@ class HeuristicChatModel(ScriptedChatModel):
             for part in re.split(r"\s+and\s+|[–—/]", name):
                 if len(part) >= 3 and _mentions(part, body):
                     counts[part] = sum(_mentions(part, s) for _, s in self._statements(text))
-        sides = [n for n, _ in sorted(counts.items(), key=lambda kv: -kv[1])][:4]
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+        # Parties are the names the statements keep coming back to; a place named in passing is not.
+        sides = [n for n, c in ranked if c * 2 >= ranked[0][1]][:4] if ranked else []
         if len(sides) < 2:
             return {
                 "answerable": False,

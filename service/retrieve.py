@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from .chunk import sentences
-from .models import Document, RetrievedChunk, Span, Statement
+from .models import Document, RetrievedChunk, Statement
 from .statements import number_statements
 from .store import Store
 
@@ -67,7 +67,7 @@ def retrieve(
         )
         statements.extend(found)
         skipped += n_skipped
-    statements = _cap(statements, chunks, max_statements)
+    statements = _cap(_distinct(statements), chunks, max_statements)
     return Retrieved(
         chunks=chunks,
         documents=documents,
@@ -75,6 +75,18 @@ def retrieve(
         best_score=max(c.score for c in chunks),
         injections_skipped=skipped,
     )
+
+
+def _distinct(statements: list[Statement]) -> list[Statement]:
+    """Drop repeats of a sentence already seen (syndicated copies of one story share paragraphs)."""
+    seen: set[str] = set()
+    out = []
+    for s in statements:
+        key = " ".join(s.text.split()).casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
 
 
 def _cap(statements: list[Statement], chunks: list[RetrievedChunk], limit: int) -> list[Statement]:
@@ -89,7 +101,3 @@ def _cap(statements: list[Statement], chunks: list[RetrievedChunk], limit: int) 
         keep = {s.sid for s in ranked[:limit]}
         statements = [s for s in statements if s.sid in keep]
     return [s.model_copy(update={"sid": f"S{i}"}) for i, s in enumerate(statements, 1)]
-
-
-def spans_of(statements: list[Statement]) -> list[Span]:
-    return [Span(start=s.start, end=s.end) for s in statements]

@@ -22,7 +22,7 @@ REPORTING_VERBS = (
     "criticised criticizes condemned condemns dismissed dismisses disputed disputes contended "
     "contends called calls slammed slams hit believes believed thinks think reported reports "
     "confirmed confirms revealed reveals argue claim deny insist warn accuse advised advises urging "
-    "urged issued blaming blamed"
+    "urged issued blaming blamed retorting insisting arguing adding"
 ).split()
 _VERB_RE = re.compile(r"\b(" + "|".join(REPORTING_VERBS) + r")\b")
 _ACCORDING_RE = re.compile(r"\b[Aa]ccording to (?:the )?")
@@ -91,6 +91,11 @@ def _names(text: str) -> list[tuple[int, int, str]]:
 def _speaker_in(sentence: str) -> str:
     """The name a reporting verb attaches to (or PRONOUN for "he said"), else "according to" X."""
     names = _names(sentence)
+    # "Masi, in his second season since taking over from X, added: ..." - the subject opens it.
+    if names and names[0][0] == 0:
+        head = re.match(r"[’']?s?\s*,[^.;:!?]*,\s+(?:\w+ly\s+)?(\w+)", sentence[names[0][1] :])
+        if head and _VERB_RE.fullmatch(head.group(1)):
+            return names[0][2]
     best, best_gap = "", 10**9
     for v in _VERB_RE.finditer(sentence):
         left = [n for n in names if n[1] <= v.start() and v.start() - n[1] <= 60]
@@ -141,6 +146,19 @@ def _full_name(name: str, seen: dict[str, int]) -> str:
     return max(longer, key=len) if longer else name
 
 
+def _ends_inside_quote(sentence: str, open_: bool) -> bool:
+    """Whether a quotation is still open after `sentence` (’ before a letter is an apostrophe)."""
+    for i, ch in enumerate(sentence):
+        nxt = sentence[i + 1 : i + 2]
+        if ch in "“«" or (ch == "‘" and (i == 0 or not sentence[i - 1].isalnum())):
+            open_ = True
+        elif ch in "”»" or (ch == "’" and not nxt.isalpha()):
+            open_ = False
+        elif ch == '"':
+            open_ = not open_
+    return open_
+
+
 def number_statements(
     doc_id: str, text: str, spans: list[Span], start_index: int = 1, context: list[Span] | None = None
 ) -> tuple[list[Statement], int]:
@@ -152,7 +170,7 @@ def number_statements(
     context = context if context is not None else spans
     wanted = {(s.start, s.end) for s in spans}
     seen: dict[str, int] = {}  # name -> index of the sentence where it first appeared
-    last_speaker = ""
+    last_speaker, last_at, quote_open = "", -10, False
     out: list[Statement] = []
     skipped = 0
     for n, span in enumerate(context):
@@ -161,9 +179,14 @@ def number_statements(
             seen.setdefault(name, n)
         speaker = _speaker_in(sentence)
         speaker = last_speaker if speaker == PRONOUN else _full_name(speaker, seen)
+        # A quotation carried on from the sentence before, or a new one right after an attributed
+        # one, is still that speaker talking.
+        if not speaker and n - last_at <= 2 and (quote_open or sentence.lstrip()[:1] in '‘“"«'):
+            speaker = last_speaker
         reported = bool(speaker) or bool(_VERB_RE.search(sentence))
         if speaker:
-            last_speaker = speaker
+            last_speaker, last_at = speaker, n
+        quote_open = _ends_inside_quote(sentence, quote_open)
         if (span.start, span.end) not in wanted:
             continue
         if is_injection(sentence):

@@ -1,6 +1,10 @@
 """The small-model strategy: short, constrained questions, with the shared context first.
 
-1. Name the sides (one call), or say the statements hold no such dispute.
+0. Read the question alone (one call): the parties it names and its subject. If the documents do
+   not mention most of the subject's key words, abstain: a small model judging relevance from the
+   articles says yes too often, so code checks.
+1. The sides are the parties the question names; only when it names fewer than two does a call
+   name them from the statements.
 2. Attribute statements: a speaker found by rules is matched to a side by name or by the words
    around its first mention; only speakers that stay unresolved cost a call. Statements without a
    speaker get one question each ("which side gives this account?"), sharing one prompt prefix
@@ -23,10 +27,39 @@ from . import prompts
 from .draft import BatchAnswer, Citation, DraftAccount, DraftPoint, DraftSide
 from .llm import Backend, Usage, structured
 from .models import Statement
+from .statements import _names
 
 NONE = "none"
+MAX_POINTS = 6
 MAX_TURN = 4  # statements of one speaker in a row that stay together as one turn
-PAIR_AT = 0.4  # cosine similarity of two sides' turns above which they answer each other
+PAIR_AT = 0.25  # cosine similarity of two sides' turns above which they answer each other
+
+
+class SubjectStep(BaseModel):
+    """The parties a question names and the subject it asks about."""
+
+    parties: list[str] = Field(max_length=4)
+    subject: str = Field(max_length=60)
+
+
+# Words of a subject that say nothing about what it is.
+_GENERIC = set(
+    "about their what which with from over between each other sides side they does dispute "
+    "disagree disagreement differ differences claims claim argue arguments position positions say "
+    "said account accounts competing tell whether should".split()
+)
+
+
+def coverage(subject: str, parties: list[str], text: str) -> tuple[list[str], list[str]]:
+    """The subject's key words, and those that occur in `text` (by 5-letter stem)."""
+    party_stems = {_stem(w) for p in parties for w in re.findall(r"\w+", p)}
+    words = [
+        w
+        for w in re.findall(r"[a-z0-9]+", subject.casefold())
+        if len(w) >= 4 and w not in _GENERIC and _stem(w) not in party_stems
+    ]
+    present = {_stem(w) for w in re.findall(r"[a-z0-9]{3,}", text.casefold())}
+    return words, [w for w in words if _stem(w) in present]
 
 
 class SidesStep(BaseModel):
@@ -79,9 +112,45 @@ def affiliation(speaker: str, statements: list[Statement], sides: list[str]) -> 
     return None
 
 
+def _clean(names: list[str]) -> list[str]:
+    """Distinct, non-trivial names, at most four, in order."""
+    out: dict[str, str] = {}
+    for name in names:
+        name = " ".join(name.split()).strip(" .,;:")
+        if len(name) >= 2 and name.casefold() not in out:
+            out[name.casefold()] = name
+    return list(out.values())[:4]
+
+
 def _sides(backend: Backend, question: str, statements: list[Statement], usage: Usage) -> SidesStep:
     user = prompts.load("sides").render(question=question, statements=statements)
     return structured(backend, SidesStep, _messages(user), usage, max_tokens=160)
+
+
+def _opens_with_side(text: str, sides: list[str]) -> bool:
+    """Whether the sentence's first name is a side ("However the China Earthquake Networks Center's
+    estimates conflicted with ..."): its subject may be stating that side's position."""
+    names = _names(text[:60])
+    return bool(names) and match_side(names[0][2], sides) is not None
+
+
+def _choose(
+    backend: Backend,
+    name: str,
+    sides: list[str],
+    render: Callable[[list[str]], str],
+    usage: Usage,
+    **fields: Any,
+) -> str:
+    """Ask which side, twice: sides listed in order, then reversed. A small model favours whichever
+    option comes first, so only an answer that survives the swap counts; otherwise none."""
+    answers = []
+    for order in (sides, sides[::-1]):
+        step = _choice(name, [*order, NONE], **fields)
+        answers.append(structured(backend, step, _messages(render(order)), usage, max_tokens=60).side)  # type: ignore[attr-defined]
+        if answers[0] == NONE:
+            return NONE
+    return answers[0] if answers[0] == answers[1] else NONE
 
 
 def attribute(
@@ -98,39 +167,45 @@ def attribute(
         side = match_side(speaker, sides) or affiliation(speaker, statements, sides)
         if side is None:
             context = [s for s in statements if speaker.split()[-1] in s.text][:3]
-            step = _choice("SpeakerStep", [*sides, NONE], who=(str, Field(max_length=80)))
-            user = prompts.load("speaker").render(
-                question=question, sides=sides, speaker=speaker, statements=context
-            )
-            side = structured(backend, step, _messages(user), usage, max_tokens=60).side  # type: ignore[attr-defined]
+            side = _choose(
+                backend, "SpeakerStep", sides,
+                lambda order, sp=speaker, ctx=context: prompts.load("speaker").render(
+                    question=question, sides=order, speaker=sp, statements=ctx
+                ),
+                usage, who=(str, Field(max_length=80)),
+            )  # fmt: skip
         speaker_side[speaker] = side
     labels: dict[str, list[str]] = {}
-    side_objs = [
-        {"name": s, "speakers": [k for k, v in speaker_side.items() if v == s and k != s]} for s in sides
-    ]
     # Only statements that report someone (a reporting verb or quotation marks without a resolved
     # speaker), or that are a whole short document (a published opinion), get a question; plain
     # narration is the reporter's own and belongs to no side.
     per_doc: dict[str, int] = {}
     for s in statements:
         per_doc[s.doc_id] = per_doc.get(s.doc_id, 0) + 1
-    todo = [s for s in statements if not s.speaker and (s.reported or s.quoted or per_doc[s.doc_id] <= 2)]
-    # No "both" option: a small model reaches for it whenever two sides are named.
-    step = _choice("LabelStep", [*sides, NONE])
+    todo = [
+        s
+        for s in statements
+        if not s.speaker
+        and (s.reported or s.quoted or per_doc[s.doc_id] <= 2 or _opens_with_side(s.text, sides))
+    ]
     for statement in statements:
         if statement.speaker:
             side = speaker_side.get(statement.speaker, NONE)
-            labels[statement.sid] = [] if side == NONE else [side]
-            continue
-        if statement not in todo:
-            labels[statement.sid] = []
-            continue
-        user = prompts.load("label").render(
-            question=question, statements=statements, sides=side_objs, statement=statement
-        )
-        side = structured(backend, step, _messages(user), usage, max_tokens=20).side  # type: ignore[attr-defined]
+        elif statement in todo:
+            # No "both" option: a small model reaches for it whenever two sides are named.
+            side = _choose(
+                backend, "LabelStep", sides,
+                lambda order, st=statement: prompts.load("label").render(
+                    question=question, statements=statements, statement=st,
+                    sides=[{"name": x, "speakers": [k for k, v in speaker_side.items() if v == x and k != x]}
+                           for x in order],
+                ),
+                usage,
+            )  # fmt: skip
+            progress((todo.index(statement) + 1) / max(len(todo), 1))
+        else:
+            side = NONE
         labels[statement.sid] = [] if side == NONE else [side]
-        progress((todo.index(statement) + 1) / max(len(todo), 1))
     return labels
 
 
@@ -172,6 +247,17 @@ def group(statements: list[Statement], sides: list[str], vectors: np.ndarray) ->
             break
         a, b = pair
         groups[a] += groups.pop(b)
+    # Too many points read badly and each costs a call: fold the smallest one-side groups into the
+    # group they are most similar to.
+    while len(groups) > MAX_POINTS:
+        lonely = [g for g in range(len(groups)) if len(sides_of(groups[g])) == 1] or list(range(len(groups)))
+        small = min(lonely, key=lambda g: sum(len(units[u]) for u in groups[g]))
+        near = max(
+            (g for g in range(len(groups)) if g != small),
+            key=lambda g: float(sim[np.ix_(groups[small], groups[g])].mean()),
+        )
+        groups[near] = groups[near] + groups[small]
+        del groups[small]
     points = [sorted(i for u in g for i in units[u]) for g in groups]
     return sorted(points, key=lambda p: p[0])
 
@@ -191,13 +277,26 @@ def run(
     embed: Callable[[list[str]], np.ndarray],
     usage: Usage,
     progress: Callable[[str, float], None],
+    documents_text: str,
 ) -> BatchAnswer:
     """The per-statement strategy, producing the same draft as the one-call strategy."""
-    progress("model: naming the sides", 0.3)
-    found = _sides(backend, question, statements, usage)
-    sides = list(dict.fromkeys(s.strip() for s in found.sides if len(s.strip()) >= 2))[:4]
-    if not found.answerable or len(sides) < 2:
-        return BatchAnswer(answerable=False, reason=found.reason or "fewer than two sides were found")
+    progress("model: reading the question", 0.25)
+    user = prompts.load("subject").render(question=question)
+    asked = structured(backend, SubjectStep, _messages(user), usage, max_tokens=80)
+    parties = _clean(asked.parties)
+    words, found_words = coverage(asked.subject, parties, documents_text)
+    if words and 2 * len(found_words) < len(words):
+        missing = ", ".join(w for w in words if w not in found_words)
+        reason = f"the documents do not discuss {asked.subject.strip()} (no mention of: {missing})"
+        return BatchAnswer(answerable=False, reason=reason)
+    if len(parties) >= 2:
+        sides = parties  # the question says whom to compare
+    else:
+        progress("model: naming the sides", 0.3)
+        found = _sides(backend, question, statements, usage)
+        sides = _clean(found.sides)
+        if not found.answerable or len(sides) < 2:
+            return BatchAnswer(answerable=False, reason=found.reason or "fewer than two sides were found")
     labels = attribute(
         backend,
         question,
@@ -207,8 +306,10 @@ def run(
         lambda f: progress("model: attributing statements", 0.35 + 0.4 * f),
     )
     cited = [s for s in statements if labels.get(s.sid)]
-    if not cited:
-        return BatchAnswer(answerable=False, reason="no statement gives the account of any side")
+    heard = {side for s in cited for side in labels[s.sid]}
+    if len(heard) < 2:
+        who = f"only {next(iter(heard))}'s account" if heard else "no side's account"
+        return BatchAnswer(answerable=False, reason=f"{who} is in the documents; there is nothing to compare")
     groups = group(cited, [labels[s.sid][0] for s in cited], embed([s.text for s in cited]))
     points: list[DraftPoint] = []
     for g, members in enumerate(groups):
