@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(5.0, gt=0)
     url_timeout_s: float = Field(20.0, gt=0)
 
-    top_k: int = Field(8, ge=1, le=100)
+    top_k: int = Field(12, ge=1, le=100)
     max_statements: int = Field(36, ge=4, le=200)
     min_relevance: float = Field(0.15, ge=-1, le=1)
 

@@ -31,7 +31,7 @@ from .statements import _names
 
 NONE = "none"
 MAX_POINTS = 6
-MAX_TURN = 4  # statements of one speaker in a row that stay together as one turn
+MAX_TURN = 2  # statements of one speaker in a row that stay together as one turn
 PAIR_AT = 0.25  # cosine similarity of two sides' turns above which they answer each other
 
 
