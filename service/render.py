@@ -105,12 +105,17 @@ def _grid_css(n: int) -> str:
     return css.replace("{n}", str(n)).replace("{w}", str(10 + 9 * n))
 
 
+def _own_marks(text: str) -> bool:
+    """A quote that opens with a quotation mark of its own gets no added marks (no ““…”)."""
+    return text[:1] in "“\"‘'«„"
+
+
 def _quote_html(q: Quote, qid: str) -> str:
     where = f"{q.title.strip() or q.doc}, characters {q.start}–{q.end}"
     button = (
         f'<button type="button" class="cp-quote" id="{_e(qid)}" data-doc="{_e(q.doc)}" '
         f'data-start="{_e(q.start)}" data-end="{_e(q.end)}" title="{_e("Open " + where)}">'
-        f'<q class="cp-quote-text">{_e(q.text)}</q></button>'
+        f'<q class="cp-quote-text{" cp-own-marks" if _own_marks(q.text) else ""}">{_e(q.text)}</q></button>'
     )
     bits = [_e(b) for b in _source_bits(q.title, q.outlet, q.date)] or [_e(q.doc)]
     url = safe_url(q.url)
@@ -304,7 +309,7 @@ def _cell_text(account: Account | None) -> Text:
     for q in account.quotes:
         if cell:
             cell.append("\n")
-        cell.append(f"“{_t(q.text)}”", style="italic")
+        cell.append(_t(q.text) if _own_marks(q.text) else f"“{_t(q.text)}”", style="italic")
         cell.append(f" [{_t(q.doc)}]", style="cyan")
         source = " · ".join(_t(b) for b in _source_bits(q.title, q.outlet, q.date))
         if source:

@@ -46,6 +46,7 @@ ANSWER_CSS = """
   background: rgba(37,99,235,.1); }
 .cp-answer .cp-quote:focus-visible { outline: 2px solid var(--cp-accent); outline-offset: 1px; }
 .cp-answer .cp-quote-text { quotes: "\\201C" "\\201D"; white-space: pre-wrap; }
+.cp-answer .cp-quote-text.cp-own-marks { quotes: none; }
 .cp-answer .cp-src { margin: .15rem 0 0 .6rem; font-size: .78rem; opacity: .8; overflow-wrap: anywhere; }
 .cp-answer .cp-src a { color: inherit; text-decoration: underline; }
 .cp-answer .cp-notice { margin: 0; padding: .75rem 1rem; border-radius: 8px; border: 1px solid var(--cp-line);

@@ -579,3 +579,27 @@ def test_library_rows() -> None:
     rows = library_rows(metas)
     assert rows == [["T<1>", "O", "2024", 4, "a"], ["", "", "", 0, "b"]]
     assert all(len(r) == len(LIBRARY_HEADERS) for r in rows) and library_rows([]) == []
+
+
+def test_quote_with_its_own_quotation_marks_gets_none_added() -> None:
+    own = "“We left the room,” Strand said."
+    plain = "The union walked out."
+    c = make(
+        points=[
+            Point(
+                topic="Walkout",
+                kind="contradiction",
+                accounts={
+                    SIDE_NAMES[0]: Account(claim="c", quotes=[quote(own)]),
+                    SIDE_NAMES[1]: Account(claim="d", quotes=[quote(plain, start=50)]),
+                },
+            )
+        ]
+    )
+    page = comparison_html(c)
+    assert re.search(r'class="cp-quote-text cp-own-marks">' + re.escape(html.escape(own)), page)
+    assert re.search(r'class="cp-quote-text">' + re.escape(html.escape(plain)), page)
+    console = Console(record=True, width=200)
+    render.print_comparison(c, console)
+    out = console.export_text()
+    assert own in out and "““" not in out and f"“{plain}”" in out
