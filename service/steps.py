@@ -91,11 +91,22 @@ def _side_words(side: str) -> set[str]:
     return _words(side) - {_stem(w) for w in ("government", "group", "party", "side", "supporters")}
 
 
+def _distinctive(sides: list[str]) -> dict[str, set[str]]:
+    """Each side's words that no other side shares ("Dunmere" names both the council and the
+    Friends of Dunmere Library, so it tells them apart from nobody)."""
+    words = {s: _side_words(s) for s in sides}
+    return {s: w - set().union(*(v for k, v in words.items() if k != s)) for s, w in words.items()}
+
+
+def _one_side(text: str, sides: list[str]) -> str | None:
+    words = _words(text)
+    hits = [s for s, w in _distinctive(sides).items() if words & w]
+    return hits[0] if len(hits) == 1 else None
+
+
 def match_side(name: str, sides: list[str]) -> str | None:
     """The side a speaker name plainly belongs to ("Pakistani" -> "Pakistan"), if exactly one."""
-    words = _words(name)
-    hits = [s for s in sides if words & _side_words(s)]
-    return hits[0] if len(hits) == 1 else None
+    return _one_side(name, sides)
 
 
 def affiliation(speaker: str, statements: list[Statement], sides: list[str]) -> str | None:
@@ -107,8 +118,7 @@ def affiliation(speaker: str, statements: list[Statement], sides: list[str]) -> 
             continue
         window = s.text[max(0, at - 90) : at] + " " + s.text[at + len(speaker) : at + len(speaker) + 40]
         window = re.split(r"[.;:!?]", window)[-1] if "." in window[:90] else window
-        hits = [side for side in sides if _words(window) & _side_words(side)]
-        return hits[0] if len(hits) == 1 else None
+        return _one_side(window, sides)
     return None
 
 
@@ -165,8 +175,20 @@ def attribute(
     speaker_side: dict[str, str] = {}
     for speaker in dict.fromkeys(s.speaker for s in statements if s.speaker):
         side = match_side(speaker, sides) or affiliation(speaker, statements, sides)
+        at = next(i for i, s in enumerate(statements) if s.speaker == speaker)
+        before = statements[at - 1] if at and statements[at - 1].doc_id == statements[at].doc_id else None
+        if side is None and before is not None and before.speaker in speaker_side:
+            # "The Commuters' Association rejected both arguments. Its chair, Tobias Renn, said ..."
+            first = statements[at].text
+            mention = first[: max(first.find(speaker), 0)]
+            if re.search(r"\b(its|their|the group's|the body's)\b", mention, re.IGNORECASE):
+                side = speaker_side[before.speaker] if speaker_side[before.speaker] != NONE else None
         if side is None:
-            context = [s for s in statements if speaker.split()[-1] in s.text][:3]
+            # The sentence before the first mention often names whom "its secretary" works for.
+            context = [
+                s for i, s in enumerate(statements)
+                if (i == at - 1 and s.doc_id == statements[at].doc_id) or speaker.split()[-1] in s.text
+            ][:4]  # fmt: skip
             side = _choose(
                 backend, "SpeakerStep", sides,
                 lambda order, sp=speaker, ctx=context: prompts.load("speaker").render(

