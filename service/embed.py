@@ -28,10 +28,11 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks (model files are a gigabyte)."""
     h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
+        for block in iter(lambda: f.read(1 << 22), b""):
             h.update(block)
     return h.hexdigest()
 
@@ -39,7 +40,7 @@ def _sha256(path: Path) -> str:
 def _verified(path: Path, expected: str) -> Path:
     if not path.is_file():
         raise SetupError(f"embedding file missing: {path}")
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if actual != expected:
         raise SetupError(f"embedding file {path} has SHA-256 {actual}, expected {expected}")
     return path

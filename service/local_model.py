@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from .embed import sha256_file
 from .errors import SetupError
 from .settings import Settings
 
@@ -97,18 +98,13 @@ def ensure_model(settings: Settings, spec: ModelSpec | None = None) -> Path:
             recorded = json.loads(marker.read_text())
             if recorded == {**_stamp(target), "sha256": spec.sha256}:
                 return target
-        if not (target.is_file() and target.stat().st_size == spec.size and _sha256(target) == spec.sha256):
+        intact = (
+            target.is_file() and target.stat().st_size == spec.size and sha256_file(target) == spec.sha256
+        )
+        if not intact:
             _join(part_paths(spec), target, spec)
         marker.write_text(json.dumps({**_stamp(target), "sha256": spec.sha256}))
     return target
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _join(parts: list[Path], target: Path, spec: ModelSpec) -> None:
