@@ -65,11 +65,8 @@ def part_paths(spec: ModelSpec) -> list[Path]:
     paths = []
     for i in range(1, spec.parts + 1):
         found = importlib.util.find_spec(f"{spec.package}{i}")
-        path = (
-            Path(next(iter(found.submodule_search_locations))) / "data" / f"part{i:02d}.bin"
-            if found
-            else None
-        )
+        locations = list(found.submodule_search_locations or []) if found else []
+        path = Path(locations[0]) / "data" / f"part{i:02d}.bin" if locations else None
         if path is None or not path.is_file():
             raise SetupError(
                 f"the local model {spec.name} is not installed (part {i} of {spec.parts} missing); "

@@ -57,7 +57,13 @@ def load(name: str) -> Prompt:
     path = prompt_dir() / f"{name}.yaml"
     if not path.is_file():
         raise SetupError(f"no prompt named {name!r} in {prompt_dir()}")
-    return Prompt(name=name, **yaml.safe_load(path.read_text(encoding="utf-8")))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a mapping, got {type(data).__name__}")
+        return Prompt(name=name, **data)
+    except (yaml.YAMLError, TypeError, ValueError) as exc:
+        raise SetupError(f"the prompt file {path} is malformed: {exc}") from exc
 
 
 def names() -> list[str]:

@@ -297,9 +297,15 @@ _KIND_STYLES = {
 }
 
 
+# Bidi embeddings, overrides and isolates: in a terminal they would reorder the rest of the line.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _t(text: str) -> str:
     """Drop control characters: an article could otherwise carry terminal escape sequences."""
-    return "".join(ch for ch in str(text) if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return "".join(
+        ch for ch in str(text) if ch in "\n\t" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI)
+    )
 
 
 def _cell_text(account: Account | None) -> Text:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import socket
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,19 @@ def test_a_missing_part_names_the_requirements_file(fake_model: FakeModel) -> No
     message = str(caught.value)
     assert "part 2 of 3 missing" in message and fake_model.spec.requirements in message
     assert not fake_model.target.exists() and fake_model.leftovers() == []
+
+
+def test_a_part_shadowed_by_a_plain_module_is_a_clear_error(fake_model: FakeModel) -> None:
+    """A stray PACKAGE3.py (a module, not a package) earlier on the path is 'missing', not a crash."""
+    shadow = fake_model.site.parent / "shadow"
+    shadow.mkdir()
+    (shadow / f"{fake_model.spec.package}3.py").write_text("")
+    sys.path.insert(0, str(shadow))
+    try:
+        with pytest.raises(SetupError, match="part 3 of 3 missing"):
+            ensure_model(fake_model.settings, fake_model.spec)
+    finally:
+        sys.path.remove(str(shadow))
 
 
 def test_a_hash_mismatch_names_the_requirements_file_and_leaves_nothing(fake_model: FakeModel) -> None:

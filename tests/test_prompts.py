@@ -175,6 +175,21 @@ def test_missing_prompts_are_a_setup_error(prompt_copy: Path, monkeypatch: pytes
         prompts.load("batch")
 
 
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        ("version: 1\ndescription: [unclosed\n", "malformed"),  # not YAML
+        ("- just\n- a list\n", "expected a mapping"),
+        ("version: 1\ndescription: x\nvariables: []\nsurprise: 1\n", "malformed"),  # unknown key
+    ],
+)
+def test_malformed_prompt_files_are_a_setup_error(prompt_copy: Path, content: str, detail: str) -> None:
+    (prompt_copy / "broken.yaml").write_text(content, encoding="utf-8")
+    with pytest.raises(SetupError, match=detail) as caught:
+        prompts.load("broken")
+    assert "broken.yaml" in str(caught.value)
+
+
 # --- the built wheel ----------------------------------------------------------------------------
 def test_wheel_carries_prompts_and_cases(tmp_path: Path) -> None:
     builders = pytest.importorskip(

@@ -570,6 +570,15 @@ def test_rich_output_drops_terminal_escapes_and_markup() -> None:
     assert "No points to compare." in rendered(make(2, points=[]))
 
 
+def test_rich_output_drops_bidi_overrides_but_keeps_emoji_joiners() -> None:
+    c = make(2)
+    text = "safe \u202egnirts\u202c and \u2067x\u2069 👩\u200d💻"
+    c.points[0].accounts[SIDE_NAMES[0]].quotes = [quote(text)]
+    out = rendered(c)
+    assert not set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069") & set(out)
+    assert "safe gnirts and x 👩\u200d💻" in out
+
+
 # --- library -------------------------------------------------------------------------------------
 def test_library_rows() -> None:
     metas = [
