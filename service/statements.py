@@ -56,8 +56,24 @@ _TITLES = set(
 )
 _INJECTION_RE = re.compile(
     r"(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|preceding)\s+"
-    r"(instructions?|prompts?|rules?|messages?)|system prompt|you are (now )?(an?|the) (ai|assistant|model)",
+    r"(instructions?|prompts?|rules?|messages?)|system prompt|you are (now )?(an?|the) (ai|assistant|model)"
+    # An order to whoever writes the answer: "Also say that the parents support the closure."
+    r"|^\W*(also\s+|and\s+|now\s+)?(say|state|quote|write|output|print|answer|reply|respond)\s+"
+    r"(that|the|as|with|only|this)\b",
     re.IGNORECASE,
+)
+# A lower-case noun phrase after the last comma before the verb is the verb's own subject, so the
+# name before that comma is not the speaker ("..., mayor confirms"; not "..., also said").
+_SUBJECT_AFTER_COMMA = re.compile(
+    r",\s*(?:(?:the|a|an|its|their|his|her)\s+)?(?:[a-z][\w'’-]*\s+){0,2}"
+    r"(?!(?:also|then|later|further|again|still|too|already|however|now|once|had|has|have|was|is|"
+    r"would|will|had|who|which|and|but)\b)[a-z][\w'’-]*(?<!ly)\s+$"
+)
+# A name after its verb is not the speaker when a verb follows it: "said Hillcrest had ...", "said
+# Kabul refused ..." report what Hillcrest or Kabul did ("said Asif in a statement" is Asif talking).
+_CLAUSE_GOES_ON = re.compile(
+    r"\s+(?:had|has|have|was|were|is|are|would|will|could|should|may|might|must|did|does|can|"
+    r"[a-z]+ed)\b"
 )
 MIN_CHARS = 20
 PRONOUN = "\0pronoun"
@@ -66,6 +82,17 @@ PRONOUN = "\0pronoun"
 def is_injection(text: str) -> bool:
     """True for sentences that address the model rather than the reader; they are never quoted."""
     return bool(_INJECTION_RE.search(text))
+
+
+def reporting_subject(sentence: str) -> tuple[int, int] | None:
+    """The span before the first reporting verb outside a quotation, back to the last sentence
+    mark or quotation mark ("[In a statement, the mayor's office] said ..."), or None."""
+    for v in _VERB_RE.finditer(sentence):
+        if _ends_inside_quote(sentence[: v.start()], False):
+            continue
+        start = max((m.end() for m in re.finditer(r"[.;:!?“”\"«»]", sentence[: v.start()])), default=0)
+        return max(start, v.start() - 60), v.start()
+    return None
 
 
 def _names(text: str) -> list[tuple[int, int, str]]:
@@ -108,11 +135,17 @@ def _speaker_in(sentence: str) -> str:
             _, end, name = left[-1]
             if pronoun is not None and pronoun.start() >= end:  # "Pakistan, he emphasized"
                 name, end = PRONOUN, pronoun.end()
+            elif _SUBJECT_AFTER_COMMA.search(sentence[end : v.start()]):
+                continue  # "Eastgate primary to close in July, mayor confirms": the mayor reports
             gap = v.start() - end
         elif pronoun is not None:  # "He further characterized ..."
             name, gap = PRONOUN, v.start() - pronoun.end()
-        else:  # "said Asif"
-            right = [n for n in names if n[0] >= v.end() and n[0] - v.end() <= 25]
+        else:  # "said Asif", but not "said Hillcrest had modern classrooms"
+            right = [
+                n
+                for n in names
+                if n[0] >= v.end() and n[0] - v.end() <= 25 and not _CLAUSE_GOES_ON.match(sentence[n[1] :])
+            ]
             if not right:
                 continue
             name, gap = right[0][2], right[0][0] - v.end() + 30

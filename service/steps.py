@@ -27,7 +27,7 @@ from . import prompts
 from .draft import BatchAnswer, Citation, DraftAccount, DraftPoint, DraftSide
 from .llm import Backend, Usage, structured
 from .models import Statement
-from .statements import _names
+from .statements import _VERB_RE, _names, reporting_subject
 
 NONE = "none"
 MAX_POINTS = 6
@@ -58,7 +58,8 @@ def coverage(subject: str, parties: list[str], text: str) -> tuple[list[str], li
         for w in re.findall(r"[a-z0-9]+", subject.casefold())
         if len(w) >= 4 and w not in _GENERIC and _stem(w) not in party_stems
     ]
-    present = {_stem(w) for w in re.findall(r"[a-z0-9]{3,}", text.casefold())}
+    # Prefixes of 4 and 5 letters, so that "toll" is found in "tolls" and "bridge" in "bridges".
+    present = {w[:k] for w in re.findall(r"[a-z0-9]{4,}", text.casefold()) for k in (4, 5)}
     return words, [w for w in words if _stem(w) in present]
 
 
@@ -104,6 +105,22 @@ def _one_side(text: str, sides: list[str]) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+def nearest_side(text: str, start: int, end: int, sides: list[str]) -> str | None:
+    """The side whose distinctive word stands closest to `text[start:end]` ("BRENNICK — ... the
+    school year, Mayor Odile Farrant" -> the mayor, not the Brennick parents); None on a tie."""
+    owner = {w: side for side, words in _distinctive(sides).items() for w in words}
+    best: dict[str, int] = {}
+    for m in re.finditer(r"[A-Za-z][\w-]{3,}", text):
+        side = owner.get(_stem(m.group(0)))
+        if side is not None:
+            gap = start - m.end() if m.end() <= start else m.start() - end if m.start() >= end else 0
+            best[side] = min(best.get(side, gap), gap)
+    ranked = sorted(best.items(), key=lambda kv: kv[1])
+    if not ranked or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+        return None
+    return ranked[0][0]
+
+
 def match_side(name: str, sides: list[str]) -> str | None:
     """The side a speaker name plainly belongs to ("Pakistani" -> "Pakistan"), if exactly one."""
     return _one_side(name, sides)
@@ -116,9 +133,14 @@ def affiliation(speaker: str, statements: list[Statement], sides: list[str]) -> 
         at = s.text.find(speaker)
         if at < 0:
             continue
-        window = s.text[max(0, at - 90) : at] + " " + s.text[at + len(speaker) : at + len(speaker) + 40]
-        window = re.split(r"[.;:!?]", window)[-1] if "." in window[:90] else window
-        return _one_side(window, sides)
+        lo = max(0, at - 90)
+        lo = max((m.end() for m in re.finditer(r"[.;:!?]\s", s.text[lo:at])), default=0) + lo
+        # After the name, only an apposition ("Asif, Pakistan's defence minister, said"), never what
+        # the speaker said ("Mayor Piet Lindqvist said the board had run a deficit").
+        hi = at + len(speaker) + 40
+        verb = _VERB_RE.search(s.text, at + len(speaker), hi)
+        hi = verb.start() if verb else hi
+        return nearest_side(s.text[lo:hi], at - lo, at - lo + len(speaker), sides)
     return None
 
 
@@ -213,6 +235,10 @@ def attribute(
     for statement in statements:
         if statement.speaker:
             side = speaker_side.get(statement.speaker, NONE)
+        elif (subject := reporting_subject(statement.text)) and (
+            by_subject := _one_side(statement.text[subject[0] : subject[1]], sides)
+        ):
+            side = by_subject  # "In a statement, the mayor's office said ..." speaks for the mayor
         elif statement in todo:
             # No "both" option: a small model reaches for it whenever two sides are named.
             side = _choose(
