@@ -4,13 +4,14 @@ reporting verb, and that only what rules cannot place costs a call (a scripted m
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from service.chunk import sentences
 from service.fake import ScriptedChatModel
 from service.llm import Backend, Usage
 from service.statements import number_statements, reporting_subject
-from service.steps import NONE, affiliation, attribute, coverage, match_side, nearest_side
+from service.steps import NONE, affiliation, attribute, coverage, match_side, nearest_side, run
 
 AFPAK = ["Pakistan", "Afghanistan"]
 BRENNICK = ["Brennick's mayor", "Save Eastgate School parents"]
@@ -145,3 +146,38 @@ def test_an_unplaced_speaker_is_asked_twice_and_disagreement_means_none() -> Non
     first, swapped = model.history[0][-1].content, model.history[1][-1].content
     assert first.index(BRENNICK[0]) < first.index(BRENNICK[1])
     assert swapped.index(BRENNICK[1]) < swapped.index(BRENNICK[0])
+
+
+# --- run: a dispute needs a point where two sides' accounts meet ----------------------------------
+TWO_SIDED = (
+    "Odile Farrant, the mayor of Brennick, said the repairs would cost 2.3 million crowns. "
+    "Kwame Lindgren of Save Eastgate School said the estimate had been inflated."
+)
+
+
+@pytest.mark.parametrize("related", [True, False])
+def test_sides_that_never_meet_on_a_point_abstain(related: bool) -> None:
+    statements = statements_of(TWO_SIDED)
+    model = ScriptedChatModel().enqueue([{"parties": BRENNICK, "subject": "the repair estimate"}])
+    if related:
+        model.enqueue(
+            [
+                {
+                    "topic": "Repair costs",
+                    "claim_1": "Too costly",
+                    "claim_2": "Inflated",
+                    "kind": "contradiction",
+                }
+            ]
+        )
+
+    def embed(texts: list[str]) -> np.ndarray:
+        # Related: every statement on one topic; unrelated: orthogonal, so nothing pairs.
+        return np.ones((len(texts), 4)) if related else np.eye(len(texts), 4)
+
+    answer = run(backend(model), "q", statements, embed, Usage(), lambda *a: None, TWO_SIDED)
+    assert not model.script
+    if related:
+        assert answer.answerable and [len(p.accounts) for p in answer.points] == [2]
+    else:
+        assert not answer.answerable and "never meet" in answer.reason
