@@ -10,8 +10,7 @@
    speaker get one question each ("which side gives this account?"), sharing one prompt prefix
    so llama.cpp's prompt cache reuses it.
 3. Group attributed statements into points (no call), paired across sides by embedding
-   similarity; if no point holds two sides, the accounts never meet and the answer abstains.
-   Then one call per point for its topic, each side's claim and the kind.
+   similarity. Then one call per point for its topic, each side's claim and the kind.
 """
 
 from __future__ import annotations
@@ -350,12 +349,6 @@ def run(
         who = f"only {next(iter(heard))}'s account" if heard else "no side's account"
         return BatchAnswer(answerable=False, reason=f"{who} is in the documents; there is nothing to compare")
     groups = group(cited, [labels[s.sid][0] for s in cited], embed([s.text for s in cited]))
-    if all(len({labels[cited[i].sid][0] for i in g}) < 2 for g in groups):
-        # Each side talks about something else (a festival's takings, a fire crew on duty): no
-        # point where two accounts meet, so there is no dispute to line up.
-        return BatchAnswer(
-            answerable=False, reason="the sides' accounts never meet on one point: nothing to compare"
-        )
     points: list[DraftPoint] = []
     for g, members in enumerate(groups):
         progress("model: writing claims", 0.75 + 0.2 * g / len(groups))

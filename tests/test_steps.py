@@ -148,7 +148,7 @@ def test_an_unplaced_speaker_is_asked_twice_and_disagreement_means_none() -> Non
     assert swapped.index(BRENNICK[1]) < swapped.index(BRENNICK[0])
 
 
-# --- run: a dispute needs a point where two sides' accounts meet ----------------------------------
+# --- run: statements that never pair still make one-sided points ---------------------------------
 TWO_SIDED = (
     "Odile Farrant, the mayor of Brennick, said the repairs would cost 2.3 million crowns. "
     "Kwame Lindgren of Save Eastgate School said the estimate had been inflated."
@@ -156,28 +156,23 @@ TWO_SIDED = (
 
 
 @pytest.mark.parametrize("related", [True, False])
-def test_sides_that_never_meet_on_a_point_abstain(related: bool) -> None:
+def test_sides_pair_by_similarity_else_stand_alone(related: bool) -> None:
+    """Abstaining when no point holds two sides was tried and dropped: a real two-sided article
+    with short, differently worded statements (cosine 0.24) then abstained, while the unanswerable
+    case it was meant for sat at 0.22."""
     statements = statements_of(TWO_SIDED)
     model = ScriptedChatModel().enqueue([{"parties": BRENNICK, "subject": "the repair estimate"}])
     if related:
         model.enqueue(
-            [
-                {
-                    "topic": "Repair costs",
-                    "claim_1": "Too costly",
-                    "claim_2": "Inflated",
-                    "kind": "contradiction",
-                }
-            ]
+            [{"topic": "Repairs", "claim_1": "Too costly", "claim_2": "Inflated", "kind": "contradiction"}]
         )
+    else:
+        model.enqueue([{"topic": "Repairs", "claim_1": "Too costly", "kind": "contradiction"}] * 2)
 
     def embed(texts: list[str]) -> np.ndarray:
         # Related: every statement on one topic; unrelated: orthogonal, so nothing pairs.
         return np.ones((len(texts), 4)) if related else np.eye(len(texts), 4)
 
     answer = run(backend(model), "q", statements, embed, Usage(), lambda *a: None, TWO_SIDED)
-    assert not model.script
-    if related:
-        assert answer.answerable and [len(p.accounts) for p in answer.points] == [2]
-    else:
-        assert not answer.answerable and "never meet" in answer.reason
+    assert not model.script and answer.answerable
+    assert [len(p.accounts) for p in answer.points] == ([2] if related else [1, 1])
