@@ -67,7 +67,7 @@ _INJECTION_RE = re.compile(
 _SUBJECT_AFTER_COMMA = re.compile(
     r",\s*(?:(?:the|a|an|its|their|his|her)\s+)?(?:[a-z][\w'’-]*\s+){0,2}"
     r"(?!(?:also|then|later|further|again|still|too|already|however|now|once|had|has|have|was|is|"
-    r"would|will|had|who|which|and|but)\b)[a-z][\w'’-]*(?<!ly)\s+$"
+    r"would|will|who|which|and|but)\b)[a-z][\w'’-]*(?<!ly)\s+$"
 )
 # A name after its verb is not the speaker when a verb follows it: "said Hillcrest had ...", "said
 # Kabul refused ..." report what Hillcrest or Kabul did ("said Asif in a statement" is Asif talking).
