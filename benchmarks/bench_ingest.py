@@ -25,11 +25,11 @@ from pathlib import Path
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.chunk import chunks as make_chunks
-from service.embed import Embedder, default_embedder
-from service.ingest import Loaded, ingest
+from service.library.chunk import chunks as make_chunks
+from service.library.embed import Embedder, default_embedder
+from service.library.ingest import Loaded, ingest
 from service.settings import Settings
-from service.store import open_store
+from service.library.store import open_store
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_2d08d98d966ae262.txt"
 WORDS = ("talks", "border", "security", "agreement", "delegation", "ceasefire", "envoy", "officials")

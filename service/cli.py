@@ -64,8 +64,8 @@ def ingest(
     """Add documents to a collection. Re-ingesting the same text is a no-op."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from . import ingest as ing
-    from .store import open_store
+    from . import library as ing
+    from .core import open_service
 
     settings = _settings()
     if doc_id and len(inputs) != 1:
@@ -89,7 +89,7 @@ def ingest(
             raise InputError("--id needs exactly one document")
         failures = 0
         with (
-            open_store(settings) as store,
+            open_service(settings) as service,
             Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -102,11 +102,9 @@ def ingest(
             for name, load in items:
                 task = progress.add_task(f"embedding {Path(name).name[:40]}", total=None)
                 try:
-                    result = ing.ingest(
-                        store,
-                        collection,
+                    result = service.ingest(
                         load(),
-                        settings,
+                        collection,
                         doc_id=doc_id,
                         title=title,
                         outlet=outlet,
@@ -133,13 +131,13 @@ def ingest(
 @app.command("list")
 def list_(collection: Collection = "default") -> None:
     """List the documents in a collection."""
-    from .store import open_store
+    from .core import open_service
 
     settings = _settings()
 
     def body() -> None:
-        with open_store(settings) as store:
-            docs = store.list(collection)
+        with open_service(settings) as service:
+            docs = service.documents(collection)
         if not docs:
             typer.echo(f"collection {collection!r} is empty", err=True)
         for m in docs:
@@ -157,13 +155,13 @@ def show(
     ] = False,
 ) -> None:
     """Show a document's metadata and text."""
-    from .store import open_store
+    from .core import open_service
 
     settings = _settings()
 
     def body() -> None:
-        with open_store(settings) as store:
-            doc = store.get(collection, doc_id)
+        with open_service(settings) as service:
+            doc = service.document(doc_id, collection)
         if text:
             sys.stdout.buffer.write(doc.text.encode("utf-8"))
             sys.stdout.buffer.flush()
@@ -181,13 +179,13 @@ def delete(
     doc_id: Annotated[str, typer.Argument(help="Document id.")], collection: Collection = "default"
 ) -> None:
     """Delete a document and its chunks."""
-    from .store import open_store
+    from .core import open_service
 
     settings = _settings()
 
     def body() -> None:
-        with open_store(settings) as store:
-            meta = store.delete(collection, doc_id)
+        with open_service(settings) as service:
+            meta = service.delete(doc_id, collection)
         typer.echo(f"{meta.id}\tdeleted\t{meta.title}")
 
     _run(body)
@@ -202,7 +200,7 @@ def ask(
 ) -> None:
     """Line up each side's account of QUESTION, point by point, with verbatim quotes."""
     from .core import open_service
-    from .render import comparison_json, print_comparison
+    from .page import comparison_json, print_comparison
 
     settings = _settings()
 
@@ -247,10 +245,11 @@ def eval_(
     ] = None,
 ) -> None:
     """Score answers against labelled cases; or compare two runs."""
-    from . import evaluate, report
+    from .eval import compare as compare_runs
+    from .eval import eval_command, summary
 
     if compare is not None:
-        _run(lambda: typer.echo(report.compare(*compare)))
+        _run(lambda: typer.echo(compare_runs(*compare)))
         return
     if out is None:
         _fail("--out DIR is required (or --compare RUN_A RUN_B)")
@@ -258,7 +257,7 @@ def eval_(
     settings = _settings()
 
     def body() -> None:
-        metrics = evaluate.eval_command(
+        metrics = eval_command(
             cases,
             out,
             settings,
@@ -268,7 +267,7 @@ def eval_(
             resume=resume,
             progress=sys.stderr.isatty(),
         )
-        typer.echo(report.summary(metrics, out))
+        typer.echo(summary(metrics, out))
 
     _run(body)
 
@@ -294,7 +293,7 @@ def serve(
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
     def body() -> None:
-        from .ui import serve as serve_page
+        from .page import serve as serve_page
 
         serve_page(settings)
 

@@ -6,14 +6,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .ingest import IngestResult, Loaded
-from .ingest import ingest as ingest_loaded
+from .chain import ProgressFn, answer
+from .library import IngestResult, Loaded, Store, open_store
+from .library import ingest as ingest_loaded
+from .llm import Backend, BackendInfo, describe_backend, make_backend
 from .models import Comparison, Document, DocumentMeta
 from .settings import Settings
-from .store import Store, open_store
-
-ProgressFn = Callable[[str, float], None]
-"""Progress callback: (stage message, fraction done in 0..1)."""
 
 
 class Counterpoint:
@@ -23,7 +21,7 @@ class Counterpoint:
         self.settings = settings
         self.store = store
         self._chat_model = chat_model
-        self._backend: Any | None = None
+        self._backend: Backend | None = None
 
     # --- library -----------------------------------------------------------------------------
     def ingest(
@@ -63,18 +61,14 @@ class Counterpoint:
         self.store.drop(collection)
 
     # --- answers -----------------------------------------------------------------------------
-    def backend(self) -> Any:
+    def backend(self) -> Backend:
         """The chat backend, created (and for the local model, started) on first use."""
         if self._backend is None:
-            from .llm import make_backend
-
             self._backend = make_backend(self.settings, self._chat_model)
         return self._backend
 
-    def backend_info(self) -> dict[str, str]:
+    def backend_info(self) -> BackendInfo:
         """Which backend, model and strategy answer, without starting anything."""
-        from .llm import describe_backend
-
         return describe_backend(self.settings, self._chat_model)
 
     def ask(
@@ -85,9 +79,16 @@ class Counterpoint:
         use_cache: bool = True,
     ) -> Comparison:
         """Line up each side's account of `question` over the documents in `collection`."""
-        from .chain import answer
-
-        return answer(self, question, collection, on_progress=on_progress, use_cache=use_cache)
+        return answer(
+            question,
+            store=self.store,
+            settings=self.settings,
+            info=self.backend_info(),
+            backend=self.backend,
+            collection=collection,
+            on_progress=on_progress,
+            use_cache=use_cache,
+        )
 
 
 @contextmanager

@@ -112,6 +112,7 @@ class Stats(Strict):
     prompt_version: str = ""
     statements: int = 0
     dropped_ids: int = 0
+    injections_skipped: int = 0
     retries: int = 0
     cached: bool = False
 

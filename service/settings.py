@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Backend = Literal["local", "openai", "compatible", "fake"]
-Strategy = Literal["auto", "per_statement", "batch"]
+BackendName = Literal["local", "openai", "compatible", "fake"]
+Strategy = Literal["per_statement", "batch"]
 Structured = Literal["auto", "json_schema", "function_calling", "json_object_schema"]
 
 LOCAL_MODEL_ALIASES = {
@@ -33,10 +33,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="COUNTERPOINT_", extra="ignore", frozen=True)
 
-    backend: Backend | None = None
+    backend: BackendName | None = None
     model: str | None = None
     local_model: str = "qwen2.5-coder-1.5b"
-    strategy: Strategy = "auto"
+    strategy: Strategy | Literal["auto"] = "auto"
     structured: Structured = "auto"
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "COUNTERPOINT_OPENAI_API_KEY")
@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def resolved_backend(self) -> Backend:
+    def resolved_backend(self) -> BackendName:
         """The backend in use: explicit, else base URL, else API key, else the embedded model."""
         if self.backend:
             return self.backend
@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         return "local"
 
     @property
-    def resolved_strategy(self) -> Literal["per_statement", "batch"]:
+    def resolved_strategy(self) -> Strategy:
         """Small local models get one short question per statement; remote models get one call."""
         if self.strategy != "auto":
             return self.strategy

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
+from service.library.store import Store, open_store
 from service.settings import Settings
-from service.store import Store, open_store
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 """The project's shared folder next to the repo (/work/shared); users' clones do not have it."""

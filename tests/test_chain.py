@@ -18,12 +18,12 @@ from click.testing import Result
 from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
 
-from service import prompts
 from service.cli import app
 from service.core import Counterpoint, open_service
 from service.errors import ModelError
-from service.fake import HeuristicChatModel, ScriptedChatModel
-from service.ingest import Loaded, load_file
+from service.library.ingest import Loaded, load_file
+from service.llm import prompts
+from service.llm.fake import HeuristicChatModel, ScriptedChatModel
 from service.models import Comparison, Document
 from service.settings import Settings
 
@@ -64,7 +64,7 @@ def ids_in(prompt: str) -> set[str]:
 
 
 def answer_from(points: list[dict[str, Any]], extra_sides: tuple[str, ...] = ()) -> Reply:
-    """A BatchAnswer reply built from the prompt; a citation is (fragment, span) or a literal id."""
+    """A Draft reply built from the prompt; a citation is (fragment, span) or a literal id."""
 
     def reply(messages: list[BaseMessage], tool: str | None) -> dict[str, Any]:
         prompt = prompt_text(messages)
@@ -203,7 +203,7 @@ def test_stats_describe_the_answer(chain: Chain) -> None:
     stats = result.stats
     [request] = chain.model.history
     prompt = prompt_text(request)
-    assert QUESTION in prompt and chain.model.tools == ["BatchAnswer"]
+    assert QUESTION in prompt and chain.model.tools == ["Draft"]
     assert (stats.backend, stats.model, stats.strategy) == ("custom", "scripted", "batch")
     assert stats.prompt_version == prompts.version()
     assert (stats.llm_calls, stats.retries, stats.dropped_ids, stats.cached) == (1, 0, 1, False)
@@ -261,7 +261,7 @@ def test_invalid_twice_is_a_model_error_and_nothing_is_cached(chain: Chain) -> N
     with pytest.raises(ModelError) as caught:
         chain.ask({"sides": []}, {"answerable": "sometimes"})
     message = str(caught.value)
-    assert "invalid BatchAnswer output twice" in message and "answerable" in message and "\n" not in message
+    assert "invalid Draft output twice" in message and "answerable" in message and "\n" not in message
     assert len(caught.value.attempts) == 2 and "sometimes" in caught.value.attempts[1]
     result = chain.ask(full_answer())  # the failure was not cached
     assert not result.stats.cached and len(chain.model.history) == 3
@@ -521,6 +521,7 @@ def test_injected_text_never_becomes_a_quote(strategy: str, monkeypatch: pytest.
         result = service.ask(HARBOUR_QUESTION)
         doc = service.document(meta.id)
     assert CHEESE in doc.text  # the article really carries the injection
+    assert result.stats.injections_skipped == 1  # skipped, and counted where the reader sees it
     assert not any(CHEESE in prompt_text(request) for request in model.history if strategy == "batch")
     assert all(INJECTION not in prompt_text(request) for request in model.history)
     assert result.quotes(), "the hostile model's answer should still quote the real statements"

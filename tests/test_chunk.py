@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.chunk import chunks, sentences
+from service.library.chunk import chunks, sentences
 from service.models import Chunk, Span
 
 _WS = re.compile(r"\s+")

@@ -14,9 +14,9 @@ from conftest import WebServer, free_port, make_pdf
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.ingest import Loaded, content_hash, ingest
+from service.library.ingest import Loaded, content_hash, ingest
+from service.library.store import open_store
 from service.settings import Settings
-from service.store import open_store
 
 COUNTERPOINT = Path(sys.executable).parent / "counterpoint"
 TEXT = "Kabul said the talks failed because Pakistan refused.\n\nIslamabad said Kabul wanted only promises.\n"

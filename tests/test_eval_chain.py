@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from service.cases import default_cases_path, load_cases
-from service.evaluate import eval_command
-from service.scores import SCORE_NAMES
+from service.eval.cases import default_cases_path, load_cases
+from service.eval.evaluate import eval_command
+from service.eval.scores import SCORE_NAMES
 from service.settings import Settings
 
 CASES = load_cases(default_cases_path())

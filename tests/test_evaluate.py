@@ -13,17 +13,19 @@ from typing import Any
 
 import pytest
 
-from service.cases import Case, default_cases_path, load_cases
 from service.errors import InputError, ModelError
-from service.evaluate import SHARED, EvalService, collection_name, eval_command, plan_library, run_eval
-from service.ingest import IngestResult, Loaded, content_hash
+from service.eval.cases import Case, default_cases_path, load_cases
+from service.eval.evaluate import SHARED, EvalService, collection_name, eval_command, plan_library, run_eval
+from service.eval.report import compare, summary
+from service.eval.scores import COST_NAMES, SCORE_NAMES
+from service.library.ingest import IngestResult, Loaded, content_hash
+from service.library.store import COLLECTION_RE
 from service.models import Account, Comparison, DocumentMeta, Point, Quote, Side, Stats
-from service.report import compare, summary
-from service.scores import COST_NAMES, SCORE_NAMES
 from service.settings import Settings
-from service.store import COLLECTION_RE
 
 CASES = load_cases(default_cases_path())
+ANSWERABLE = sum(c.answerable for c in CASES)
+ONE_FAILED = f"{1 - 1 / ANSWERABLE:.3f}"  # side F1 when one answerable case of all fails
 BY_QUESTION = {c.question: c for c in CASES}
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -152,7 +154,7 @@ def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings
         assert heading in report
     assert "![per-case scores](scores.png)" in report
     assert all(f"| {c.id} |" in report for c in CASES)
-    assert "| evidence recall | 1.000 | 8 |" in report  # the two unanswerable cases are left out
+    assert f"| evidence recall | 1.000 | {ANSWERABLE} |" in report  # unanswerable cases are left out
 
 
 def test_each_case_gets_a_fresh_collection_in_the_runs_own_store(tmp_path: Path, settings: Settings) -> None:
@@ -181,7 +183,7 @@ def test_a_failing_case_is_recorded_and_the_run_goes_on(tmp_path: Path, settings
     assert failed["abstained"] is False and failed["sides"] == [] and failed["points"] == []
     assert all("error" not in p for cid, p in got.items() if cid != "velmar_bridge_tolls")
     assert metrics.errors == 1
-    assert metrics.side_f1 == pytest.approx(7 / 8)  # 0 for the failed case, 1 for the other seven
+    assert metrics.side_f1 == pytest.approx(1 - 1 / ANSWERABLE)  # 0 for the failed case, 1 for the rest
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "### velmar_bridge_tolls" in report and "ModelError: the model server went away" in report
     velmar = next(c for c in CASES if c.id == "velmar_bridge_tolls")
@@ -379,7 +381,7 @@ def test_ingest_failure_fails_only_that_case(tmp_path: Path, settings: Settings)
 # --- the real embedded store ----------------------------------------------------------------------
 def test_real_embedded_store_with_a_scripted_answer(tmp_path: Path, settings: Settings) -> None:
     from service.core import Counterpoint
-    from service.store import open_store
+    from service.library.store import open_store
 
     class Scripted(Counterpoint):
         def ask(
@@ -407,7 +409,7 @@ def test_real_embedded_store_with_a_scripted_answer(tmp_path: Path, settings: Se
 @pytest.mark.e2e
 def test_server_mode_uses_eval_collections_and_drops_them(tmp_path: Path, server_settings: Settings) -> None:
     from service.core import Counterpoint
-    from service.store import open_store
+    from service.library.store import open_store
 
     class Scripted(Counterpoint):
         def ask(
@@ -438,7 +440,8 @@ def test_compare_shows_which_scores_moved(tmp_path: Path, settings: Settings) ->
     run(FakeService(), a, settings)
     run(FakeService(failing_on("oskavia_mask_return")), b, settings)
     text = compare(a, b)
-    assert re.search(r"side_f1\s+1\.000 → 0\.875 \(-0\.125\)", text)
+    drop = f"{1 / ANSWERABLE:.3f}"
+    assert re.search(rf"side_f1\s+1\.000 → {re.escape(ONE_FAILED)} \(-{re.escape(drop)}\)", text)
     assert "grounding" in text.split("unchanged:")[1].splitlines()[0]  # no defined quote was ungrounded
     block = text.split("oskavia_mask_return:")[1]
     assert "evidence_recall 1.000 → 0.000 (-1.000)" in block
@@ -453,7 +456,7 @@ def test_summary_for_the_terminal(tmp_path: Path, settings: Settings) -> None:
     out = tmp_path / "run"
     metrics = run(FakeService(failing_on("oskavia_mask_return")), out, settings)
     text = summary(metrics, out)
-    assert "side F1          0.875" in text
+    assert f"side F1          {ONE_FAILED}" in text
     assert f"{len(CASES)} cases, 1 failed" in text and f"report: {out / 'report.md'}" in text
 
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import MODEL_DIR, NetworkBlockedError, StoreEnv, WebServer, free_port, make_pdf
 
 from service.errors import InputError
-from service.ingest import (
+from service.library.ingest import (
     Loaded,
     content_hash,
     expand_paths,

@@ -1,4 +1,4 @@
-"""Tests for service/llm.py: backend selection from the environment, secrets kept out of sight, and
+"""Tests for service/llm/: backend selection from the environment, secrets kept out of sight, and
 `structured()` (validated output, one re-ask with the error, transport retries, ModelError)."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from service import llm
 from service.core import Counterpoint
 from service.errors import ModelError, SetupError
-from service.fake import HeuristicChatModel, ScriptedChatModel
-from service.llm import Backend, Usage, describe_backend, structured
+from service.library.store import Store
+from service.llm import Backend, BackendInfo, Usage, describe_backend, prompts, structured
+from service.llm import backend as llm
+from service.llm.fake import HeuristicChatModel, ScriptedChatModel
 from service.settings import Settings
-from service.store import Store
 
 KEY = "sk-test-secret-0123456789"
 
@@ -91,12 +91,12 @@ def test_backend_from_the_environment(
 ) -> None:
     settings = settings_with(monkeypatch, **env)
     assert settings.resolved_backend == backend
-    assert describe_backend(settings) == {"backend": backend, "model": model, "strategy": strategy}
+    assert describe_backend(settings) == BackendInfo(backend=backend, model=model, strategy=strategy)
 
 
 def test_a_given_chat_model_is_described_as_custom(settings: Settings) -> None:
     described = describe_backend(settings, ScriptedChatModel(model_name="my-model"))
-    assert described["backend"] == "custom" and described["model"] == "my-model"
+    assert described.backend == "custom" and described.model == "my-model"
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,7 @@ def test_local_backend_asks_the_shared_server_for_json(
         started.append(s)
         return Server()
 
-    monkeypatch.setattr("service.local_model.shared_server", shared_server)
+    monkeypatch.setattr("service.llm.local.shared_server", shared_server)
     assert started == []  # describing the backend starts nothing
     describe_backend(settings)
     assert started == []
@@ -198,7 +198,12 @@ class Verdict(BaseModel):
     sides: list[str] = Field(default_factory=list)
 
 
-MESSAGES: list[BaseMessage] = [SystemMessage(content="system"), HumanMessage(content="Which sides?")]
+QUESTION = "Which sides?"
+# What the one door sends: the shared system framing, then the named prompt rendered with its values.
+MESSAGES: list[BaseMessage] = [
+    SystemMessage(content=prompts.system()),
+    HumanMessage(content=prompts.load("subject").render(question=QUESTION)),
+]
 VALID = {"answerable": True, "sides": ["Pakistan", "Afghanistan"]}
 
 
@@ -218,7 +223,7 @@ def timeout_error() -> openai.APITimeoutError:
 def test_valid_output_in_one_call() -> None:
     backend, model = scripted(VALID)
     usage = Usage()
-    assert structured(backend, Verdict, MESSAGES, usage) == Verdict(**VALID)
+    assert structured(backend, Verdict, "subject", usage, question=QUESTION) == Verdict(**VALID)
     assert (usage.calls, usage.retries) == (1, 0)
     assert usage.prompt_tokens == sum(len(str(m.content)) for m in MESSAGES) // 4 > 0
     assert usage.completion_tokens > 0
@@ -237,7 +242,7 @@ def test_valid_output_in_one_call() -> None:
 def test_invalid_output_is_re_asked_with_the_error(first: Any, error_text: str) -> None:
     backend, model = scripted(first, VALID)
     usage = Usage()
-    assert structured(backend, Verdict, MESSAGES, usage) == Verdict(**VALID)
+    assert structured(backend, Verdict, "subject", usage, question=QUESTION) == Verdict(**VALID)
     assert (usage.calls, usage.retries) == (2, 1)
     second_request = model.history[1]
     assert second_request[: len(MESSAGES)] == MESSAGES
@@ -253,7 +258,7 @@ def test_invalid_twice_is_a_model_error_with_both_attempts() -> None:
     backend, model = scripted({"sides": []}, {"answerable": "perhaps"})
     usage = Usage()
     with pytest.raises(ModelError) as caught:
-        structured(backend, Verdict, MESSAGES, usage)
+        structured(backend, Verdict, "subject", usage, question=QUESTION)
     message = str(caught.value)
     assert "scripted-x" in message and "invalid Verdict output twice" in message
     assert "answerable" in message and "\n" not in message
@@ -264,7 +269,7 @@ def test_invalid_twice_is_a_model_error_with_both_attempts() -> None:
 def test_a_transport_error_is_retried_once_with_the_same_messages() -> None:
     backend, model = scripted(connection_error(), VALID)
     usage = Usage()
-    assert structured(backend, Verdict, MESSAGES, usage) == Verdict(**VALID)
+    assert structured(backend, Verdict, "subject", usage, question=QUESTION) == Verdict(**VALID)
     assert (usage.calls, usage.retries) == (1, 1)  # the failed request returned nothing to count
     assert model.history == [MESSAGES, MESSAGES]
 
@@ -284,7 +289,7 @@ def test_a_transport_error_is_retried_once_with_the_same_messages() -> None:
 def test_two_failures_are_a_model_error(errors: tuple[Any, Any], expected: str) -> None:
     backend, model = scripted(*errors)
     with pytest.raises(ModelError, match=expected.replace("(", r"\(").replace(")", r"\)")) as caught:
-        structured(backend, Verdict, MESSAGES, Usage())
+        structured(backend, Verdict, "subject", Usage(), question=QUESTION)
     assert len(caught.value.attempts) == 2 and len(model.history) == 2
     assert isinstance(caught.value.__cause__, Exception)
 
@@ -294,7 +299,7 @@ def test_json_object_method_parses_the_content() -> None:
         '{"answerable": false', '{"answerable": false, "sides": []}', method="json_object_schema"
     )
     usage = Usage()
-    assert structured(backend, Verdict, MESSAGES, usage) == Verdict(answerable=False)
+    assert structured(backend, Verdict, "subject", usage, question=QUESTION) == Verdict(answerable=False)
     assert model.tools == [None, None]  # no tools: the schema travels in response_format
     assert "Invalid JSON" in str(model.history[1][-1].content)
     assert usage.calls == 2

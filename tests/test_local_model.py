@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from service import local_model
 from service.errors import SetupError
-from service.local_model import ModelSpec, ensure_model, free_port
+from service.llm import local as local_model
+from service.llm.local import ModelSpec, ensure_model, free_port
 from service.settings import Settings
 
 PARTS = [b"GGUF" + bytes(range(256)) * 3, b"\x00middle part\xff" * 50, b"tail"]

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from conftest import free_port
-from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 from typer.testing import CliRunner
@@ -25,7 +24,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.core import open_service
 from service.errors import ModelError
-from service.ingest import load_file
+from service.library.ingest import load_file
 from service.llm import Backend, Usage, structured
 from service.models import Comparison
 from service.settings import Settings
@@ -167,7 +166,7 @@ def sid(prompt: str, fragment: str) -> str:
 
 
 def batch_answer(body: Body) -> Body:
-    """A BatchAnswer citing the seed's statements by the ids the request carried."""
+    """A Draft citing the seed's statements by the ids the request carried."""
     prompt = prompt_of(body)
     return {
         "answerable": True,
@@ -223,9 +222,9 @@ def test_compatible_server_request_and_answer(
     assert body["model"] == MODEL and body["temperature"] == 0 and body["seed"] == 0
     assert body.get("stream") in (None, False)
     [tool] = body["tools"]
-    assert tool["type"] == "function" and tool["function"]["name"] == "BatchAnswer"
+    assert tool["type"] == "function" and tool["function"]["name"] == "Draft"
     assert {"answerable", "sides", "points"} <= set(tool["function"]["parameters"]["properties"])
-    assert body["tool_choice"] == {"type": "function", "function": {"name": "BatchAnswer"}}
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "Draft"}}
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert QUESTION in body["messages"][1]["content"]
 
@@ -328,9 +327,9 @@ def test_local_method_sends_a_json_schema(stub: StubOpenAI) -> None:
         content('{"answerable": true, "sides": "Pakistan"}'),
         content('{"answerable": true, "sides": ["A", "B"]}'),
     ]
-    messages = [SystemMessage(content="system"), HumanMessage(content="Which sides?")]
     usage = Usage()
-    result = structured(local_backend(stub.base_url), Sides, messages, usage, max_tokens=77)
+    backend = local_backend(stub.base_url)
+    result = structured(backend, Sides, "subject", usage, max_tokens=77, question="Which sides?")
     assert result == Sides(answerable=True, sides=["A", "B"])
     assert (usage.calls, usage.retries, usage.prompt_tokens) == (2, 1, 642)
     first, second = (r.body for r in stub.requests)

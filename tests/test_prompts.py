@@ -17,10 +17,10 @@ import jinja2
 import pytest
 import yaml
 
-from service import prompts
 from service.errors import SetupError
+from service.llm import prompts
+from service.llm.prompts import Prompt
 from service.models import Statement
-from service.prompts import Prompt
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTION = "Why did the Istanbul talks between Afghanistan and Pakistan fail?"
@@ -206,7 +206,7 @@ def test_wheel_carries_prompts_and_cases(tmp_path: Path) -> None:
 
     # Installed from the wheel (no checkout around it), the package finds both on its own.
     probe = (
-        "import json, service, service.prompts as p, service.cases as c; "
+        "import json, service, service.llm.prompts as p, service.eval.cases as c; "
         "print(json.dumps([service.__file__, str(p.prompt_dir()), p.version(), str(c.default_cases_path())]))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(tmp_path / "site")}

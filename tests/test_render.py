@@ -12,7 +12,6 @@ import pytest
 from markdown_it import MarkdownIt  # a dependency of rich, so always present
 from rich.console import Console
 
-from service import render
 from service.models import (
     Account,
     Comparison,
@@ -23,12 +22,11 @@ from service.models import (
     Side,
     Stats,
 )
-from service.render import (
-    LIBRARY_HEADERS,
+from service.page import render
+from service.page.render import (
     comparison_html,
     comparison_json,
     comparison_markdown,
-    library_rows,
     print_comparison,
     safe_url,
     source_html,
@@ -79,6 +77,7 @@ def make(
             backend="fake",
             strategy="per_statement",
             dropped_ids=2,
+            injections_skipped=1,
             cached=True,
         ),
     }
@@ -256,6 +255,7 @@ def test_stats_footer() -> None:
     assert stats["Strategy"] == "per_statement" and stats["Latency"] == "1.23 s"
     assert stats["LLM calls"] == "3" and stats["Prompt tokens"] == "1,500"
     assert stats["Completion tokens"] == "120" and stats["Dropped ids"] == "2" and stats["Cached"] == "yes"
+    assert stats["Injections skipped"] == "1"
 
 
 def test_missing_stats_show_a_dash() -> None:
@@ -580,16 +580,6 @@ def test_rich_output_drops_bidi_overrides_but_keeps_emoji_joiners() -> None:
 
 
 # --- library -------------------------------------------------------------------------------------
-def test_library_rows() -> None:
-    metas = [
-        DocumentMeta(id="a", title="T<1>", outlet="O", date="2024", content_hash="x", n_chunks=4),
-        DocumentMeta(id="b", content_hash="y"),
-    ]
-    rows = library_rows(metas)
-    assert rows == [["T<1>", "O", "2024", 4, "a"], ["", "", "", 0, "b"]]
-    assert all(len(r) == len(LIBRARY_HEADERS) for r in rows) and library_rows([]) == []
-
-
 def test_quote_with_its_own_quotation_marks_gets_none_added() -> None:
     own = "“We left the room,” Strand said."
     plain = "The union walked out."

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from service.cases import Case, Prediction, fold
-from service.scores import (
+from service.eval.cases import Case, Prediction, fold
+from service.eval.scores import (
     SCORE_NAMES,
     CaseScores,
     aggregate,

@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.chunk import sentences
-from service.fake import ScriptedChatModel
-from service.llm import Backend, Usage
-from service.statements import number_statements, reporting_subject
-from service.steps import NONE, affiliation, attribute, coverage, match_side, nearest_side, run
+from service.chain.per_statement import NONE, attribute, run
+from service.chain.placement import affiliation, coverage, match_side, nearest_side
+from service.chain.statements import number_statements, reporting_subject
+from service.library.chunk import sentences
+from service.llm.backend import Backend, Usage
+from service.llm.fake import ScriptedChatModel
 
 AFPAK = ["Pakistan", "Afghanistan"]
 BRENNICK = ["Brennick's mayor", "Save Eastgate School parents"]

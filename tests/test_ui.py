@@ -19,14 +19,15 @@ import httpx
 import pytest
 from conftest import WebServer, free_port, start_app, stop_app
 
-from service import ui_handlers as h
 from service.core import Counterpoint, open_service
 from service.errors import InputError
-from service.ingest import Loaded
+from service.library.ingest import Loaded
+from service.llm import BackendInfo
 from service.models import Comparison, DocumentMeta, Quote, Side, Stats
-from service.render import comparison_markdown
+from service.page import handlers as h
+from service.page.render import comparison_markdown
+from service.page.ui import Page, launch_options
 from service.settings import Settings
-from service.ui import Page, launch_options
 
 REPO = Path(__file__).resolve().parents[1]
 TRICKY = (
@@ -82,7 +83,7 @@ def test_notices_escape_and_errors_are_alerts() -> None:
 
 
 def test_header_names_backend_model_and_strategy() -> None:
-    out = h.header_html({"backend": "fake", "model": "heuristic-<fake>", "strategy": "per_statement"})
+    out = h.header_html(BackendInfo(backend="fake", model="heuristic-<fake>", strategy="per_statement"))
     assert "<dt>Backend</dt><dd>fake</dd>" in out
     assert "<dd>heuristic-&lt;fake&gt;</dd>" in out and "<dd>per statement</dd>" in out
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from service.draft import BatchAnswer
+from service.chain.draft import Draft
+from service.chain.verify import Verified, verify
 from service.models import Document, DocumentMeta, Quote, Statement
-from service.verify import Verified, verify
 
 TEXT_A = (
     "Talks in Istanbul ended on Friday without a deal. "
@@ -68,13 +68,13 @@ def cite(*ids: str | tuple[str, str]) -> list[dict[str, str]]:
     return [{"id": i, "span": ""} if isinstance(i, str) else {"id": i[0], "span": i[1]} for i in ids]
 
 
-def draft(points: list[dict[str, Any]], sides: list[Any] | None = None) -> BatchAnswer:
+def draft(points: list[dict[str, Any]], sides: list[Any] | None = None) -> Draft:
     """An answerable draft over the two usual sides (or `sides`)."""
     sides = sides if sides is not None else [
         {"name": "Pakistan", "speakers": ["Khawaja Asif"]},
         {"name": "Afghanistan", "speakers": ["Zabihullah Mujahid"]},
     ]  # fmt: skip
-    return BatchAnswer.model_validate({"answerable": True, "sides": sides, "points": points})
+    return Draft.model_validate({"answerable": True, "sides": sides, "points": points})
 
 
 def point(
@@ -85,7 +85,7 @@ def point(
     return {"topic": topic, "kind": kind, "accounts": accs}
 
 
-def run(d: BatchAnswer) -> Verified:
+def run(d: Draft) -> Verified:
     return verify(d, statements(), DOCS)
 
 
@@ -239,9 +239,9 @@ def test_abstains_when_there_are_no_points() -> None:
 
 
 def test_not_answerable_keeps_the_models_reason() -> None:
-    v = run(BatchAnswer(answerable=False, reason="The statements are about football."))
+    v = run(Draft(answerable=False, reason="The statements are about football."))
     assert v.abstained and v.reason == "The statements are about football."
-    blank = run(BatchAnswer(answerable=False, reason="  "))
+    blank = run(Draft(answerable=False, reason="  "))
     assert blank.abstained and blank.reason  # a default reason, never empty
 
 

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from .models import Comparison
+from ..models import Comparison
 
 
 def cache_key(**parts: Any) -> str:

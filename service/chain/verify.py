@@ -6,8 +6,8 @@ import re
 
 from pydantic import BaseModel
 
-from .draft import BatchAnswer
-from .models import Account, Document, Point, Quote, Side, Statement
+from ..models import Account, Document, Point, Quote, Side, Statement
+from .draft import Draft
 
 
 class Verified(BaseModel):
@@ -35,7 +35,7 @@ def _quote(statement: Statement, span: str, doc: Document) -> Quote:
                  date=meta.date, url=meta.url)  # fmt: skip
 
 
-def verify(draft: BatchAnswer, statements: list[Statement], documents: dict[str, Document]) -> Verified:
+def verify(draft: Draft, statements: list[Statement], documents: dict[str, Document]) -> Verified:
     """Resolve citations; unknown ids and accounts for unknown sides are dropped and counted."""
     if not draft.answerable:
         reason = draft.reason.strip() or "the documents hold no competing accounts on this question"

@@ -9,17 +9,18 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .core import Counterpoint
-from .errors import CounterpointError, InputError
-from .ingest import SUPPORTED, IngestResult, Loaded, load_stream, load_url
-from .models import Comparison, DocumentMeta
-from .render import comparison_json, comparison_markdown, source_html
-from .settings import Settings
-from .store import check_collection
+from ..core import Counterpoint
+from ..errors import CounterpointError, InputError
+from ..library import SUPPORTED, IngestResult, Loaded, check_collection, load_stream, load_url
+from ..models import Comparison, DocumentMeta
+from ..settings import Settings
+from .render import comparison_json, comparison_markdown, esc, source_html
+
+if TYPE_CHECKING:
+    from ..llm import BackendInfo
 
 NoticeKind = Literal["ok", "info", "error"]
 ProgressReport = Callable[[float, str], None]
@@ -47,10 +48,6 @@ SOURCE_PLACEHOLDER = (
 )
 
 
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
 # --- page HTML ---------------------------------------------------------------------------------
 def notice_html(items: Sequence[tuple[NoticeKind, str]]) -> str:
     """Escaped status messages; errors are announced to screen readers at once."""
@@ -59,15 +56,14 @@ def notice_html(items: Sequence[tuple[NoticeKind, str]]) -> str:
     parts = []
     for kind, text in items:
         role = "alert" if kind == "error" else "status"
-        parts.append(f'<p class="cp-msg cp-msg-{kind}" role="{role}">{_e(text)}</p>')
+        parts.append(f'<p class="cp-msg cp-msg-{kind}" role="{role}">{esc(text)}</p>')
     return f'<div class="cp-msgs">{"".join(parts)}</div>'
 
 
-def header_html(info: dict[str, str]) -> str:
+def header_html(info: BackendInfo) -> str:
     """The page title and which backend, model and strategy answer (names only, never keys)."""
-    fields = [("Backend", info.get("backend", "")), ("Model", info.get("model", ""))]
-    fields.append(("Strategy", info.get("strategy", "").replace("_", " ")))
-    items = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v or '—')}</dd></div>" for k, v in fields)
+    fields = [("Backend", info.backend), ("Model", info.model), ("Strategy", info.strategy.replace("_", " "))]
+    items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v or '—')}</dd></div>" for k, v in fields)
     return (
         '<header class="cp-header"><div><h1 class="cp-title">Counterpoint</h1>'
         '<p class="cp-tagline">Each side of a dispute, point by point, every claim backed by a verbatim '
@@ -79,7 +75,7 @@ def library_html(metas: Sequence[DocumentMeta], collection: str) -> str:
     """The collection's documents (title, outlet, date, chunk count, id), each with a Delete button."""
     if not metas:
         return (
-            f'<div class="cp-library cp-library-empty"><p>No documents in <b>{_e(collection)}</b> yet. '
+            f'<div class="cp-library cp-library-empty"><p>No documents in <b>{esc(collection)}</b> yet. '
             "Add a file, paste text or enter a URL.</p></div>"
         )
     rows = []
@@ -91,18 +87,18 @@ def library_html(metas: Sequence[DocumentMeta], collection: str) -> str:
             (f"{m.n_chunks} chunk{'s' if m.n_chunks != 1 else ''}", ""),
         ]
         info = " · ".join(
-            _e(v) if v else f'<span class="cp-unknown">{_e(missing)}</span>' for v, missing in fields
+            esc(v) if v else f'<span class="cp-unknown">{esc(missing)}</span>' for v, missing in fields
         )
         rows.append(
-            f'<li class="cp-doc" data-doc="{_e(m.id)}"><div class="cp-doc-main">'
-            f'<p class="cp-doc-name">{_e(title)}</p><p class="cp-doc-info">{info}</p>'
-            f'<p class="cp-doc-id">{_e(m.id)}</p></div>'
-            f'<button type="button" class="cp-delete" data-doc="{_e(m.id)}" data-title="{_e(title)}" '
-            f'title="Delete this document" aria-label="Delete {_e(title)}">Delete</button></li>'
+            f'<li class="cp-doc" data-doc="{esc(m.id)}"><div class="cp-doc-main">'
+            f'<p class="cp-doc-name">{esc(title)}</p><p class="cp-doc-info">{info}</p>'
+            f'<p class="cp-doc-id">{esc(m.id)}</p></div>'
+            f'<button type="button" class="cp-delete" data-doc="{esc(m.id)}" data-title="{esc(title)}" '
+            f'title="Delete this document" aria-label="Delete {esc(title)}">Delete</button></li>'
         )
     count = f"{len(metas)} document{'s' if len(metas) != 1 else ''}"
     return (
-        f'<div class="cp-library"><p class="cp-library-head">{count} in <b>{_e(collection)}</b></p>'
+        f'<div class="cp-library"><p class="cp-library-head">{count} in <b>{esc(collection)}</b></p>'
         f'<ul class="cp-docs">{"".join(rows)}</ul></div>'
     )
 

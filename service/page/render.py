@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
 from html import escape
 from urllib.parse import urlsplit
 
@@ -14,22 +13,21 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .models import Account, Comparison, Document, DocumentMeta, Quote, Stats
-from .render_css import ANSWER_CSS, GRID_CSS, SOURCE_CSS
+from ..models import Account, Comparison, Document, Quote, Stats
+from .css import ANSWER_CSS, GRID_CSS, SOURCE_CSS
 
 KIND_LABELS: dict[str, str] = {
     "contradiction": "contradiction",
     "different_emphasis": "different emphasis",
     "one_side_only": "one side only",
 }
-LIBRARY_HEADERS: list[str] = ["Title", "Outlet", "Date", "Chunks", "Id"]
 
 _DASH = "—"
 _HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
 # --- shared helpers ----------------------------------------------------------------------------
-def _e(value: object) -> str:
+def esc(value: object) -> str:
     """Escape anything for HTML text or a double-quoted attribute."""
     return escape(str(value), quote=True)
 
@@ -89,6 +87,7 @@ def stats_items(s: Stats) -> list[tuple[str, str]]:
         ("Completion tokens", _int(s.completion_tokens)),
         ("Statements", _int(s.statements)),
         ("Dropped ids", _int(s.dropped_ids)),
+        ("Injections skipped", _int(s.injections_skipped)),
         ("Retries", _int(s.retries)),
         ("Cached", "yes" if s.cached else "no"),
     ]
@@ -113,46 +112,46 @@ def _own_marks(text: str) -> bool:
 def _quote_html(q: Quote, qid: str) -> str:
     where = f"{q.title.strip() or q.doc}, characters {q.start}–{q.end}"
     button = (
-        f'<button type="button" class="cp-quote" id="{_e(qid)}" data-doc="{_e(q.doc)}" '
-        f'data-start="{_e(q.start)}" data-end="{_e(q.end)}" title="{_e("Open " + where)}">'
-        f'<q class="cp-quote-text{" cp-own-marks" if _own_marks(q.text) else ""}">{_e(q.text)}</q></button>'
+        f'<button type="button" class="cp-quote" id="{esc(qid)}" data-doc="{esc(q.doc)}" '
+        f'data-start="{esc(q.start)}" data-end="{esc(q.end)}" title="{esc("Open " + where)}">'
+        f'<q class="cp-quote-text{" cp-own-marks" if _own_marks(q.text) else ""}">{esc(q.text)}</q></button>'
     )
-    bits = [_e(b) for b in _source_bits(q.title, q.outlet, q.date)] or [_e(q.doc)]
+    bits = [esc(b) for b in _source_bits(q.title, q.outlet, q.date)] or [esc(q.doc)]
     url = safe_url(q.url)
     if url:
         host = urlsplit(url).hostname or url
-        bits.append(f'<a href="{_e(url)}" rel="noopener noreferrer" target="_blank">{_e(host)}</a>')
+        bits.append(f'<a href="{esc(url)}" rel="noopener noreferrer" target="_blank">{esc(host)}</a>')
     source = f'<figcaption class="cp-src">{" · ".join(bits)}</figcaption>'
     return f'<figure class="cp-quote-block">{button}{source}</figure>'
 
 
 def _cell_html(side: str, account: Account | None, ids: str) -> str:
-    label = f'<p class="cp-cell-side">{_e(side or "(unnamed side)")}</p>'
+    label = f'<p class="cp-cell-side">{esc(side or "(unnamed side)")}</p>'
     if account is None or not _addressed(account):
         missing = '<p class="cp-missing-text">not addressed</p>'
-        return f'<div class="cp-cell cp-missing" role="cell" data-side="{_e(side)}">{label}{missing}</div>'
+        return f'<div class="cp-cell cp-missing" role="cell" data-side="{esc(side)}">{label}{missing}</div>'
     parts = [label]
     if account.claim.strip():
-        parts.append(f'<p class="cp-claim">{_e(account.claim.strip())}</p>')
+        parts.append(f'<p class="cp-claim">{esc(account.claim.strip())}</p>')
     parts += [_quote_html(q, f"{ids}-{k}") for k, q in enumerate(account.quotes)]
-    return f'<div class="cp-cell" role="cell" data-side="{_e(side)}">{"".join(parts)}</div>'
+    return f'<div class="cp-cell" role="cell" data-side="{esc(side)}">{"".join(parts)}</div>'
 
 
 def _stats_html(s: Stats) -> str:
-    items = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in stats_items(s))
+    items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in stats_items(s))
     return f'<dl class="cp-stats">{items}</dl>'
 
 
 def _notice_html(title: str, text: str, extra_class: str = "") -> str:
     return (
-        f'<div class="cp-notice {extra_class}" role="status"><p class="cp-notice-title">{_e(title)}</p>'
-        f'<p class="cp-notice-text">{_e(text)}</p></div>'
+        f'<div class="cp-notice {extra_class}" role="status"><p class="cp-notice-title">{esc(title)}</p>'
+        f'<p class="cp-notice-text">{esc(text)}</p></div>'
     )
 
 
 def comparison_html(c: Comparison) -> str:
     """A self-contained, escaped HTML fragment: one column per side, one row per point, stats below."""
-    question = f'<p class="cp-question">{_e(c.question)}</p>' if c.question.strip() else ""
+    question = f'<p class="cp-question">{esc(c.question)}</p>' if c.question.strip() else ""
     footer = _stats_html(c.stats)
     if c.abstained:
         reason = c.reason.strip() or "No reason was given."
@@ -167,11 +166,11 @@ def comparison_html(c: Comparison) -> str:
     n = len(names)
     heads = []
     for name in names:
-        items = "".join(f"<li>{_e(s)}</li>" for s in _speakers(c, name))
+        items = "".join(f"<li>{esc(s)}</li>" for s in _speakers(c, name))
         speakers = f'<ul class="cp-speakers">{items}</ul>' if items else ""
         heads.append(
             f'<div class="cp-side-head" role="columnheader">'
-            f'<p class="cp-side-name">{_e(name or "(unnamed side)")}</p>{speakers}</div>'
+            f'<p class="cp-side-name">{esc(name or "(unnamed side)")}</p>{speakers}</div>'
         )
     rows = [
         f'<div class="cp-row cp-row-head" role="row"><div class="cp-corner">Point</div>{"".join(heads)}</div>'
@@ -180,13 +179,13 @@ def comparison_html(c: Comparison) -> str:
         kind = p.kind if p.kind in KIND_LABELS else "other"
         topic = (
             f'<div class="cp-topic" role="rowheader">'
-            f'<p class="cp-topic-text">{_e(p.topic or "(no topic)")}</p>'
-            f'<span class="cp-kind cp-kind-{kind}">{_e(_kind_label(p.kind))}</span></div>'
+            f'<p class="cp-topic-text">{esc(p.topic or "(no topic)")}</p>'
+            f'<span class="cp-kind cp-kind-{kind}">{esc(_kind_label(p.kind))}</span></div>'
         )
         cells = "".join(
             _cell_html(name, p.accounts.get(name), f"cp-q-{i}-{j}") for j, name in enumerate(names)
         )
-        rows.append(f'<div class="cp-row" role="row" data-kind="{_e(p.kind)}">{topic}{cells}</div>')
+        rows.append(f'<div class="cp-row" role="row" data-kind="{esc(p.kind)}">{topic}{cells}</div>')
     grid = f'<div class="cp-grid cp-sides-{n}" role="table" data-sides="{n}">{"".join(rows)}</div>'
     style = f"<style>{ANSWER_CSS}{_grid_css(n)}</style>"
     return f'<div class="cp-answer">{style}{question}{grid}{footer}</div>'
@@ -200,32 +199,26 @@ def source_html(doc: Document, start: int, end: int) -> str:
     if not 0 <= start <= end <= len(text):
         raise ValueError(f"offsets {start}..{end} outside the text (0..{len(text)})")
     m = doc.meta
-    bits = [_e(b) for b in _source_bits(m.outlet, m.date)]
+    bits = [esc(b) for b in _source_bits(m.outlet, m.date)]
     url = safe_url(m.url)
     if url:
-        bits.append(f'<a href="{_e(url)}" rel="noopener noreferrer" target="_blank">{_e(url)}</a>')
+        bits.append(f'<a href="{esc(url)}" rel="noopener noreferrer" target="_blank">{esc(url)}</a>')
     elif m.url.strip():
-        bits.append(_e(m.url.strip()))  # shown as text only: not a scheme we link to
+        bits.append(esc(m.url.strip()))  # shown as text only: not a scheme we link to
     meta = f'<p class="cp-doc-meta">{" · ".join(bits)}</p>' if bits else ""
     # Slice here, in Python: offsets count code points, while JavaScript strings count UTF-16
     # units, so a client-side slice would drift after every emoji or other astral character.
     body = (
-        f'{_e(text[:start])}<mark id="cp-highlight" data-start="{start}" data-end="{end}">'
-        f"{_e(text[start:end])}</mark>{_e(text[end:])}"
+        f'{esc(text[:start])}<mark id="cp-highlight" data-start="{start}" data-end="{end}">'
+        f"{esc(text[start:end])}</mark>{esc(text[end:])}"
     )
     return (
-        f'<article class="cp-source-view" data-doc="{_e(m.id)}"><style>{SOURCE_CSS}</style>'
-        f'<h3 class="cp-doc-title">{_e(m.title.strip() or m.id)}</h3>{meta}'
+        f'<article class="cp-source-view" data-doc="{esc(m.id)}"><style>{SOURCE_CSS}</style>'
+        f'<h3 class="cp-doc-title">{esc(m.title.strip() or m.id)}</h3>{meta}'
         f'<div class="cp-doc-text">{body}</div></article>'
     )
 
 
-def library_rows(metas: Iterable[DocumentMeta]) -> list[list[str | int]]:
-    """Rows for a Gradio Dataframe under LIBRARY_HEADERS (plain text cells, not HTML)."""
-    return [[m.title, m.outlet, m.date, m.n_chunks, m.id] for m in metas]
-
-
-# --- Markdown ----------------------------------------------------------------------------------
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|~$#])")
 _MD_ENTITY = re.compile(r"&(?=#?\w+;)")
 # List markers and setext underlines only matter at the start of a line (quotes start lines).

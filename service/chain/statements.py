@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .models import Span, Statement
+from ..models import Span, Statement
 
 REPORTING_VERBS = (
     "said says say saying stated states stating told tells added adds declared declares asserted "
@@ -24,10 +24,10 @@ REPORTING_VERBS = (
     "confirmed confirms revealed reveals argue claim deny insist warn accuse advised advises urging "
     "urged issued blaming blamed retorting insisting arguing adding"
 ).split()
-_VERB_RE = re.compile(r"\b(" + "|".join(REPORTING_VERBS) + r")\b")
+REPORTING_RE = re.compile(r"\b(" + "|".join(REPORTING_VERBS) + r")\b")
 _ACCORDING_RE = re.compile(r"\b[Aa]ccording to (?:the )?")
 # Quotation marks; a lone ’ is an apostrophe ("Pakistan’s"), so ‘ counts only at a word start.
-_QUOTED_RE = re.compile(r"[\"“”«»„]|(?:^|\s)‘")
+QUOTED_RE = re.compile(r"[\"“”«»„]|(?:^|\s)‘")
 _NAME_WORD = r"(?:[A-Z][\w\-’'.]*[\w]|[A-Z])"
 _CONNECT = r"(?:\s+(?:al|bin|de|del|der|van|von|da|di|la|le|ul|el|of|the)[\s\-])?"
 _NAME_RE = re.compile(rf"{_NAME_WORD}(?:{_CONNECT}\s*{_NAME_WORD})*")
@@ -87,7 +87,7 @@ def is_injection(text: str) -> bool:
 def reporting_subject(sentence: str) -> tuple[int, int] | None:
     """The span before the first reporting verb outside a quotation, back to the last sentence
     mark or quotation mark ("[In a statement, the mayor's office] said ..."), or None."""
-    for v in _VERB_RE.finditer(sentence):
+    for v in REPORTING_RE.finditer(sentence):
         if _ends_inside_quote(sentence[: v.start()], False):
             continue
         start = max((m.end() for m in re.finditer(r"[.;:!?“”\"«»]", sentence[: v.start()])), default=0)
@@ -95,7 +95,7 @@ def reporting_subject(sentence: str) -> tuple[int, int] | None:
     return None
 
 
-def _names(text: str) -> list[tuple[int, int, str]]:
+def capitalised_names(text: str) -> list[tuple[int, int, str]]:
     """Capitalised word runs that could name a speaker, with their spans in `text`."""
     out = []
     for m in _NAME_RE.finditer(text):
@@ -117,14 +117,14 @@ def _names(text: str) -> list[tuple[int, int, str]]:
 
 def _speaker_in(sentence: str) -> str:
     """The name a reporting verb attaches to (or PRONOUN for "he said"), else "according to" X."""
-    names = _names(sentence)
+    names = capitalised_names(sentence)
     # "Masi, in his second season since taking over from X, added: ..." - the subject opens it.
     if names and names[0][0] == 0:
         head = re.match(r"[’']?s?\s*,[^.;:!?]*,\s+(?:\w+ly\s+)?(\w+)", sentence[names[0][1] :])
-        if head and _VERB_RE.fullmatch(head.group(1)):
+        if head and REPORTING_RE.fullmatch(head.group(1)):
             return names[0][2]
     best, best_gap = "", 10**9
-    for v in _VERB_RE.finditer(sentence):
+    for v in REPORTING_RE.finditer(sentence):
         left = [n for n in names if n[1] <= v.start() and v.start() - n[1] <= 60]
         left = [n for n in left if not re.search(r"[.;:!?]", sentence[n[1] : v.start()])]
         pronoun = None
@@ -208,7 +208,7 @@ def number_statements(
     skipped = 0
     for n, span in enumerate(context):
         sentence = text[span.start : span.end]
-        for _, _, name in _names(sentence):
+        for _, _, name in capitalised_names(sentence):
             seen.setdefault(name, n)
         speaker = _speaker_in(sentence)
         speaker = last_speaker if speaker == PRONOUN else _full_name(speaker, seen)
@@ -216,7 +216,7 @@ def number_statements(
         # one, is still that speaker talking.
         if not speaker and n - last_at <= 2 and (quote_open or sentence.lstrip()[:1] in '‘“"«'):
             speaker = last_speaker
-        reported = bool(speaker) or bool(_VERB_RE.search(sentence))
+        reported = bool(speaker) or bool(REPORTING_RE.search(sentence))
         if speaker:
             last_speaker, last_at = speaker, n
         quote_open = _ends_inside_quote(sentence, quote_open)
@@ -235,7 +235,7 @@ def number_statements(
                 end=span.end,
                 text=sentence,
                 speaker=speaker,
-                quoted=bool(_QUOTED_RE.search(sentence)),
+                quoted=bool(QUOTED_RE.search(sentence)),
                 reported=reported,
             )
         )

@@ -11,12 +11,12 @@ import jinja2
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from .errors import SetupError
+from ..errors import SetupError
 
 # The repo's prompts/ in a checkout or editable install; service/_prompts inside a built wheel.
 _CANDIDATES = (
-    Path(__file__).resolve().parent.parent / "prompts",
-    Path(__file__).resolve().parent / "_prompts",
+    Path(__file__).resolve().parents[2] / "prompts",
+    Path(__file__).resolve().parents[1] / "_prompts",
 )
 
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import httpx
 
-from .embed import sha256_file
-from .errors import SetupError
-from .settings import Settings
+from ..errors import SetupError
+from ..library import sha256_file
+from ..settings import Settings
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, get_args
 
+from ..errors import InputError
+from ..library import IngestResult, Loaded, content_hash
+from ..models import Comparison
+from ..settings import BackendName, Settings
 from .cases import Case, Prediction, default_cases_path, load_cases, read_predictions
-from .errors import InputError
-from .ingest import IngestResult, Loaded, content_hash
-from .models import Comparison
 from .scores import CaseScores, Metrics, aggregate, score_case
-from .settings import Backend, Settings
 
 PREDICTIONS, SCORES, METRICS, RUN = "predictions.jsonl", "scores.jsonl", "metrics.json", "run.json"
 PREFIX = "eval-"
@@ -360,12 +360,12 @@ def eval_command(
     """`counterpoint eval`: load the cases (default: the project's own), apply --backend, run."""
     path = cases or default_cases_path()
     loaded = load_cases(path)
-    if backend is not None and backend not in get_args(Backend):
-        raise InputError(f"unknown backend {backend!r}; use one of {', '.join(get_args(Backend))}")
+    if backend is not None and backend not in get_args(BackendName):
+        raise InputError(f"unknown backend {backend!r}; use one of {', '.join(get_args(BackendName))}")
     if backend is not None:
         settings = settings.model_copy(update={"backend": backend})
     if open_service is None:
-        from .core import open_service as real
+        from ..core import open_service as real
 
         open_service = real
     return run_eval(

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import InputError
+from ..errors import InputError
 from .scores import COST_NAMES, SCORE_NAMES, Case, CaseScores, Metrics
 
 PLOT = "scores.png"

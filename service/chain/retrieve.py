@@ -4,29 +4,27 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from .chunk import sentences
-from .models import Document, RetrievedChunk, Statement
-from .statements import _QUOTED_RE, _VERB_RE, number_statements
-from .store import Store
+from ..library import Store, sentences
+from ..models import Document, RetrievedChunk, Statement
+from .statements import QUOTED_RE, REPORTING_RE, number_statements
 
 OVERFETCH = 4
 VOICE_BONUS = 0.03  # per reporting verb or quotation, at most three: a nudge, not a rewrite
 
 
 class Retrieved(BaseModel):
-    """What the chain works from: the chunks, their documents, and the candidate statements."""
+    """What the chain works from: the documents, the candidate statements, and how many sentences
+    were skipped as prompt injections (counted in the answer's stats, never silently dropped)."""
 
-    chunks: list[RetrievedChunk] = Field(default_factory=list)
     documents: dict[str, Document] = Field(default_factory=dict)
     statements: list[Statement] = Field(default_factory=list)
-    best_score: float = 0.0
     injections_skipped: int = 0
 
 
 def voices(text: str) -> float:
     """A bonus for reported speech: the answer is who said what, so a chunk where people speak
     beats background of the same topical similarity."""
-    found = len(_VERB_RE.findall(text)) + len(_QUOTED_RE.findall(text)) // 2
+    found = len(REPORTING_RE.findall(text)) + len(QUOTED_RE.findall(text)) // 2
     return VOICE_BONUS * min(found, 3)
 
 
@@ -77,13 +75,7 @@ def retrieve(
         statements.extend(found)
         skipped += n_skipped
     statements = _cap(_distinct(statements), chunks, max_statements)
-    return Retrieved(
-        chunks=chunks,
-        documents=documents,
-        statements=statements,
-        best_score=max(c.score for c in chunks),
-        injections_skipped=skipped,
-    )
+    return Retrieved(documents=documents, statements=statements, injections_skipped=skipped)
 
 
 def _unrepeated(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:

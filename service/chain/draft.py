@@ -41,7 +41,7 @@ class DraftSide(BaseModel):
     speakers: list[str] = Field(default_factory=list, description="People who speak for it, as named.")
 
 
-class BatchAnswer(BaseModel):
+class Draft(BaseModel):
     """Each side's account of the question, point by point, citing statement ids."""
 
     model_config = ConfigDict(extra="ignore")

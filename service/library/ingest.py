@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
+from ..errors import InputError
+from ..models import Chunk, Document, DocumentMeta
+from ..settings import Settings
 from .chunk import chunks as make_chunks
-from .errors import InputError
-from .models import Chunk, Document, DocumentMeta
-from .settings import Settings
 from .store import Store, check_doc_id
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}

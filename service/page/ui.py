@@ -15,12 +15,12 @@ from typing import Any
 
 import gradio as gr
 
-from . import ui_handlers as h
-from .core import Counterpoint, open_service
-from .errors import CounterpointError
-from .models import Comparison
+from ..core import Counterpoint, open_service
+from ..errors import CounterpointError
+from ..models import Comparison
+from ..settings import Settings
+from . import handlers as h
 from .render import comparison_html
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ def serve(settings: Settings) -> None:
         info = service.backend_info()
         store = settings.chroma_host or settings.data_dir
         # Names only: the settings' secrets (API key, auth password) are never printed.
-        line = f"Counterpoint: backend {info['backend']}, model {info['model']}, store {store}"
+        line = f"Counterpoint: backend {info.backend}, model {info.model}, store {store}"
         print(line, file=sys.stderr)
         demo = Page(service, export_dir=Path(exports)).build()
         demo.queue(default_concurrency_limit=1).launch(**launch_options(settings))

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import pysbd
 
-from .models import Chunk, Span
+from ..models import Chunk, Span
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SPACE = re.compile(r"\s")

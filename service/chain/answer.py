@@ -8,40 +8,46 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from langchain_core.messages import HumanMessage, SystemMessage
-
-from . import prompts, steps
+from ..errors import InputError
+from ..library import Store
+from ..llm import Backend, BackendInfo, Usage, prompts, structured
+from ..models import Comparison, Side, Statement, Stats
+from ..settings import Settings
+from . import per_statement
 from .cache import AnswerCache, cache_key
-from .draft import BatchAnswer
-from .errors import InputError
-from .llm import Backend, Usage, structured
-from .models import Comparison, Side, Stats
+from .draft import Draft
 from .retrieve import retrieve
 from .verify import verify
 
-if TYPE_CHECKING:
-    from .core import Counterpoint, ProgressFn
+ProgressFn = Callable[[str, float], None]
+"""Progress callback: (stage message, fraction done in 0..1)."""
 
 MAX_QUESTION = 1000
 
 
-def batch(backend: Backend, question: str, statements: list, usage: Usage) -> BatchAnswer:
+def batch(backend: Backend, question: str, statements: list[Statement], usage: Usage) -> Draft:
     """The strong-model strategy: everything in one call (a second only to re-ask)."""
-    user = prompts.load("batch").render(question=question, statements=statements)
-    messages = [SystemMessage(content=prompts.system()), HumanMessage(content=user)]
-    return structured(backend, BatchAnswer, messages, usage, max_tokens=3000)
+    return structured(
+        backend, Draft, "batch", usage, max_tokens=3000, question=question, statements=statements
+    )
 
 
 def answer(
-    service: Counterpoint,
     question: str,
+    *,
+    store: Store,
+    settings: Settings,
+    info: BackendInfo,
+    backend: Callable[[], Backend],
     collection: str = "default",
     on_progress: ProgressFn | None = None,
     use_cache: bool = True,
 ) -> Comparison:
-    """Line up each side's account of `question` over the documents of `collection`."""
+    """Line up each side's account of `question` over the documents of `collection`.
+
+    `backend` is called only when a model is needed (starting the local server takes seconds), so
+    an empty collection or a cached answer costs nothing."""
     started = time.perf_counter()
     question = " ".join(question.split())
     if not question:
@@ -49,10 +55,8 @@ def answer(
     if len(question) > MAX_QUESTION:
         raise InputError(f"the question is longer than {MAX_QUESTION} characters")
     progress: Callable[[str, float], None] = on_progress or (lambda stage, fraction: None)
-    settings, store = service.settings, service.store
-    info = service.backend_info()
     docs = store.list(collection)
-    stats = Stats(model=info["model"], backend=info["backend"], strategy=info["strategy"],
+    stats = Stats(model=info.model, backend=info.backend, strategy=info.strategy,
                   prompt_version=prompts.version())  # fmt: skip
 
     def done(result: Comparison) -> Comparison:
@@ -64,7 +68,7 @@ def answer(
         return done(_abstain(question, collection, f"collection {collection!r} has no documents", stats))
     key = cache_key(
         question=question, collection=collection, docs=sorted((d.id, d.content_hash) for d in docs),
-        backend=info["backend"], model=info["model"], strategy=info["strategy"], prompts=prompts.version(),
+        backend=info.backend, model=info.model, strategy=info.strategy, prompts=prompts.version(),
         retrieval=[settings.top_k, settings.max_statements, settings.min_relevance],
     )  # fmt: skip
     cache = AnswerCache(settings.data_dir / "answers.sqlite")
@@ -77,18 +81,21 @@ def answer(
         store, collection, question, settings.top_k, settings.max_statements, settings.min_relevance
     )
     stats.statements = len(found.statements)
+    stats.injections_skipped = found.injections_skipped
     if not found.statements:
         reason = "nothing in the documents is relevant enough to the question"
         return done(_abstain(question, collection, reason, stats))
     progress("statements", 0.2)
-    backend = service.backend()
+    chat = backend()
     usage = Usage()
-    if info["strategy"] == "batch":
+    if info.strategy == "batch":
         progress("model", 0.3)
-        draft = batch(backend, question, found.statements, usage)
+        draft = batch(chat, question, found.statements, usage)
     else:
         text = "\n".join(d.text for d in found.documents.values())
-        draft = steps.run(backend, question, found.statements, store.embedder.embed, usage, progress, text)
+        draft = per_statement.run(
+            chat, question, found.statements, store.embedder.embed, usage, progress, text
+        )
     progress("verifying", 0.95)
     checked = verify(draft, found.statements, found.documents)
     stats.llm_calls, stats.retries = usage.calls, usage.retries

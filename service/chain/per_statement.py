@@ -20,18 +20,15 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
-from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, create_model
 
-from . import prompts
-from .draft import BatchAnswer, Citation, DraftAccount, DraftPoint, DraftSide
-from .llm import Backend, Usage, structured
-from .models import Statement
-from .statements import _VERB_RE, _names, reporting_subject
+from ..llm import Backend, Usage, structured
+from ..models import Statement
+from .draft import Citation, Draft, DraftAccount, DraftPoint, DraftSide
+from .placement import affiliation, clean_names, coverage, group, match_side, one_side, opens_with_side
+from .statements import reporting_subject
 
 NONE = "none"
-MAX_POINTS = 6
-PAIR_AT = 0.25  # cosine similarity of two sides' statements above which they answer each other
 
 
 class SubjectStep(BaseModel):
@@ -39,27 +36,6 @@ class SubjectStep(BaseModel):
 
     parties: list[str] = Field(max_length=4)
     subject: str = Field(max_length=60)
-
-
-# Words of a subject that say nothing about what it is.
-_GENERIC = set(
-    "about their what which with from over between each other sides side they does dispute "
-    "disagree disagreement differ differences claims claim argue arguments position positions say "
-    "said account accounts competing tell whether should".split()
-)
-
-
-def coverage(subject: str, parties: list[str], text: str) -> tuple[list[str], list[str]]:
-    """The subject's key words, and those that occur in `text` (by 5-letter stem)."""
-    party_stems = {_stem(w) for p in parties for w in re.findall(r"\w+", p)}
-    words = [
-        w
-        for w in re.findall(r"[a-z0-9]+", subject.casefold())
-        if len(w) >= 4 and w not in _GENERIC and _stem(w) not in party_stems
-    ]
-    # Prefixes of 4 and 5 letters, so that "toll" is found in "tolls" and "bridge" in "bridges".
-    present = {w[:k] for w in re.findall(r"[a-z0-9]{4,}", text.casefold()) for k in (4, 5)}
-    return words, [w for w in words if _stem(w) in present]
 
 
 class SidesStep(BaseModel):
@@ -74,105 +50,18 @@ def _choice(name: str, options: list[str], **fields: Any) -> type[BaseModel]:
     return create_model(name, **fields, side=(Literal[tuple(options)], ...))  # type: ignore[call-overload]
 
 
-def _messages(user: str) -> list[Any]:
-    return [SystemMessage(content=prompts.system()), HumanMessage(content=user)]
-
-
-def _stem(word: str) -> str:
-    return word.casefold()[:5]
-
-
-_WORD_RE = re.compile(r"[A-Za-z][\w-]{3,}")
-
-
-def _words(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD_RE.findall(text)}
-
-
-def _side_words(side: str) -> set[str]:
-    # "Afghanistan (Taliban government)" -> {"afgha", "talib", "gover"}; generic words don't count.
-    return _words(side) - {_stem(w) for w in ("government", "group", "party", "side", "supporters")}
-
-
-def _distinctive(sides: list[str]) -> dict[str, set[str]]:
-    """Each side's words that no other side shares ("Dunmere" names both the council and the
-    Friends of Dunmere Library, so it tells them apart from nobody)."""
-    words = {s: _side_words(s) for s in sides}
-    return {s: w - set().union(*(v for k, v in words.items() if k != s)) for s, w in words.items()}
-
-
-def _one_side(text: str, sides: list[str]) -> str | None:
-    words = _words(text)
-    hits = [s for s, w in _distinctive(sides).items() if words & w]
-    return hits[0] if len(hits) == 1 else None
-
-
-def nearest_side(text: str, start: int, end: int, sides: list[str]) -> str | None:
-    """The side whose distinctive word stands closest to `text[start:end]` ("BRENNICK — ... the
-    school year, Mayor Odile Farrant" -> the mayor, not the Brennick parents); None on a tie."""
-    owner = {w: side for side, words in _distinctive(sides).items() for w in words}
-    best: dict[str, int] = {}
-    for m in _WORD_RE.finditer(text):
-        side = owner.get(_stem(m.group(0)))
-        if side is not None:
-            gap = start - m.end() if m.end() <= start else m.start() - end if m.start() >= end else 0
-            best[side] = min(best.get(side, gap), gap)
-    ranked = sorted(best.items(), key=lambda kv: kv[1])
-    if not ranked or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
-        return None
-    return ranked[0][0]
-
-
-def match_side(name: str, sides: list[str]) -> str | None:
-    """The side a speaker name plainly belongs to ("Pakistani" -> "Pakistan"), if exactly one."""
-    return _one_side(name, sides)
-
-
-def affiliation(speaker: str, statements: list[Statement], sides: list[str]) -> str | None:
-    """The side named right around a speaker's first mention ("Pakistan's Defense Minister, Khawaja
-    Asif"; "the Afghan government, through its spokesperson Zabihullah Mujahid"), if exactly one."""
-    for s in statements:
-        at = s.text.find(speaker)
-        if at < 0:
-            continue
-        lo = max(0, at - 90)
-        lo = max((m.end() for m in re.finditer(r"[.;:!?]\s", s.text[lo:at])), default=0) + lo
-        # After the name, only an apposition ("Asif, Pakistan's defence minister, said"), never what
-        # the speaker said ("Mayor Piet Lindqvist said the board had run a deficit").
-        hi = at + len(speaker) + 40
-        verb = _VERB_RE.search(s.text, at + len(speaker), hi)
-        hi = verb.start() if verb else hi
-        return nearest_side(s.text[lo:hi], at - lo, at - lo + len(speaker), sides)
-    return None
-
-
-def _clean(names: list[str]) -> list[str]:
-    """Distinct, non-trivial names, at most four, in order."""
-    out: dict[str, str] = {}
-    for name in names:
-        name = " ".join(name.split()).strip(" .,;:")
-        if len(name) >= 2 and name.casefold() not in out:
-            out[name.casefold()] = name
-    return list(out.values())[:4]
-
-
 def _sides(backend: Backend, question: str, statements: list[Statement], usage: Usage) -> SidesStep:
-    user = prompts.load("sides").render(question=question, statements=statements)
-    return structured(backend, SidesStep, _messages(user), usage, max_tokens=160)
-
-
-def _opens_with_side(text: str, sides: list[str]) -> bool:
-    """Whether the sentence's first name is a side ("However the China Earthquake Networks Center's
-    estimates conflicted with ..."): its subject may be stating that side's position."""
-    names = _names(text[:60])
-    return bool(names) and match_side(names[0][2], sides) is not None
+    return structured(
+        backend, SidesStep, "sides", usage, max_tokens=160, question=question, statements=statements
+    )
 
 
 def _choose(
     backend: Backend,
     name: str,
     sides: list[str],
-    render: Callable[[list[str]], str],
+    prompt: str,
+    values: Callable[[list[str]], dict[str, Any]],
     usage: Usage,
     **fields: Any,
 ) -> str:
@@ -181,7 +70,7 @@ def _choose(
     answers = []
     for order in (sides, sides[::-1]):
         step = _choice(name, [*order, NONE], **fields)
-        answers.append(structured(backend, step, _messages(render(order)), usage, max_tokens=60).side)  # type: ignore[attr-defined]
+        answers.append(structured(backend, step, prompt, usage, max_tokens=60, **values(order)).side)  # type: ignore[attr-defined]
         if answers[0] == NONE:
             return NONE
     return answers[0] if answers[0] == answers[1] else NONE
@@ -215,7 +104,8 @@ def attribute(
             ][:4]  # fmt: skip
             side = _choose(
                 backend, "SpeakerStep", sides,
-                lambda order, sp=speaker, ctx=context: prompts.load("speaker").render(
+                "speaker",
+                lambda order, sp=speaker, ctx=context: dict(
                     question=question, sides=order, speaker=sp, statements=ctx
                 ),
                 usage, who=(str, Field(max_length=80)),
@@ -232,20 +122,21 @@ def attribute(
         s
         for s in statements
         if not s.speaker
-        and (s.reported or s.quoted or per_doc[s.doc_id] <= 2 or _opens_with_side(s.text, sides))
+        and (s.reported or s.quoted or per_doc[s.doc_id] <= 2 or opens_with_side(s.text, sides))
     ]
     for statement in statements:
         if statement.speaker:
             side = speaker_side.get(statement.speaker, NONE)
         elif (subject := reporting_subject(statement.text)) and (
-            by_subject := _one_side(statement.text[subject[0] : subject[1]], sides)
+            by_subject := one_side(statement.text[subject[0] : subject[1]], sides)
         ):
             side = by_subject  # "In a statement, the mayor's office said ..." speaks for the mayor
         elif statement in todo:
             # No "both" option: a small model reaches for it whenever two sides are named.
             side = _choose(
                 backend, "LabelStep", sides,
-                lambda order, st=statement: prompts.load("label").render(
+                "label",
+                lambda order, st=statement: dict(
                     question=question, statements=statements, statement=st,
                     sides=[{"name": x, "speakers": [k for k, v in speaker_side.items() if v == x and k != x]}
                            for x in order],
@@ -257,47 +148,6 @@ def attribute(
             side = NONE
         labels[statement.sid] = [] if side == NONE else [side]
     return labels
-
-
-def group(statements: list[Statement], sides: list[str], vectors: np.ndarray) -> list[list[int]]:
-    """Points as groups of statement indexes. Statements of different sides pair up by similarity,
-    one statement per side in a point until small points fold in, so each point lines up the
-    sides' accounts against each other. (Keeping a speaker's consecutive statements together as
-    one turn scored worse, since a turn often spans two topics: with the labelled sides given,
-    point alignment rose from 0.73 to 0.88 on the project's cases, 0.63 to 0.71 on the dev set.)
-    A point that ends up one-sided after pairing is one side's account only."""
-    unit = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-    sim = unit @ unit.T
-    groups = [[i] for i in range(len(statements))]
-
-    def sides_of(g: list[int]) -> set[str]:
-        return {sides[i] for i in g}
-
-    while True:
-        best, pair = PAIR_AT, None
-        for a in range(len(groups)):
-            for b in range(a + 1, len(groups)):
-                if sides_of(groups[a]) & sides_of(groups[b]):
-                    continue
-                link = float(sim[np.ix_(groups[a], groups[b])].mean())
-                if link >= best:
-                    best, pair = link, (a, b)
-        if pair is None:
-            break
-        a, b = pair
-        groups[a] += groups.pop(b)
-    # Too many points read badly and each costs a call: fold the smallest one-side groups into the
-    # group they are most similar to.
-    while len(groups) > MAX_POINTS:
-        lonely = [g for g in range(len(groups)) if len(sides_of(groups[g])) == 1] or list(range(len(groups)))
-        small = min(lonely, key=lambda g: len(groups[g]))
-        near = max(
-            (g for g in range(len(groups)) if g != small),
-            key=lambda g: float(sim[np.ix_(groups[small], groups[g])].mean()),
-        )
-        groups[near] = groups[near] + groups[small]
-        del groups[small]
-    return sorted((sorted(g) for g in groups), key=lambda p: p[0])
 
 
 def _point_step(n_sides: int) -> type[BaseModel]:
@@ -316,25 +166,24 @@ def run(
     usage: Usage,
     progress: Callable[[str, float], None],
     documents_text: str,
-) -> BatchAnswer:
+) -> Draft:
     """The per-statement strategy, producing the same draft as the one-call strategy."""
     progress("model: reading the question", 0.25)
-    user = prompts.load("subject").render(question=question)
-    asked = structured(backend, SubjectStep, _messages(user), usage, max_tokens=80)
-    parties = _clean(asked.parties)
+    asked = structured(backend, SubjectStep, "subject", usage, max_tokens=80, question=question)
+    parties = clean_names(asked.parties)
     words, found_words = coverage(asked.subject, parties, documents_text)
     if words and 2 * len(found_words) < len(words):
         missing = ", ".join(w for w in words if w not in found_words)
         reason = f"the documents do not discuss {asked.subject.strip()} (no mention of: {missing})"
-        return BatchAnswer(answerable=False, reason=reason)
+        return Draft(answerable=False, reason=reason)
     if len(parties) >= 2:
         sides = parties  # the question says whom to compare
     else:
         progress("model: naming the sides", 0.3)
         found = _sides(backend, question, statements, usage)
-        sides = _clean(found.sides)
+        sides = clean_names(found.sides)
         if not found.answerable or len(sides) < 2:
-            return BatchAnswer(answerable=False, reason=found.reason or "fewer than two sides were found")
+            return Draft(answerable=False, reason=found.reason or "fewer than two sides were found")
     labels = attribute(
         backend,
         question,
@@ -347,7 +196,7 @@ def run(
     heard = {side for s in cited for side in labels[s.sid]}
     if len(heard) < 2:
         who = f"only {next(iter(heard))}'s account" if heard else "no side's account"
-        return BatchAnswer(answerable=False, reason=f"{who} is in the documents; there is nothing to compare")
+        return Draft(answerable=False, reason=f"{who} is in the documents; there is nothing to compare")
     groups = group(cited, [labels[s.sid][0] for s in cited], embed([s.text for s in cited]))
     points: list[DraftPoint] = []
     for g, members in enumerate(groups):
@@ -357,10 +206,10 @@ def run(
             for side in labels[cited[i].sid]:
                 by_side.setdefault(side, []).append(cited[i])
         present = [s for s in sides if s in by_side]
-        user = prompts.load("claims").render(question=question, accounts={s: by_side[s] for s in present})
         step = structured(
-            backend, _point_step(len(present)), _messages(user), usage, max_tokens=60 + 60 * len(present)
-        )
+            backend, _point_step(len(present)), "claims", usage, max_tokens=60 + 60 * len(present),
+            question=question, accounts={s: by_side[s] for s in present},
+        )  # fmt: skip
         claims = {s: getattr(step, f"claim_{i}") for i, s in enumerate(present, 1)}
         points.append(
             DraftPoint(
@@ -375,7 +224,7 @@ def run(
             )
         )
     speakers = {s: [x.speaker for x in statements if x.speaker and s in labels.get(x.sid, [])] for s in sides}
-    return BatchAnswer(
+    return Draft(
         answerable=True,
         sides=[DraftSide(name=s, speakers=list(dict.fromkeys(speakers[s]))) for s in sides],
         points=points,

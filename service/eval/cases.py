@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import InputError
+from ..errors import InputError
 
 
 class Strict(BaseModel):
@@ -138,8 +138,8 @@ def fold(name: str) -> str:
 # --- files ---------------------------------------------------------------------------------------
 def default_cases_path() -> Path:
     """The project's own cases: packaged inside the wheel, or `eval/cases` in a checkout."""
-    packaged = Path(__file__).with_name("_cases")
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "eval" / "cases"
+    packaged = Path(__file__).resolve().parents[1] / "_cases"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "eval" / "cases"
 
 
 def describe(exc: ValidationError) -> str:

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, NotFoundError, StoreBusyError, StoreError
+from ..models import Chunk, Document, DocumentMeta, RetrievedChunk
+from ..settings import Settings
 from .embed import Embedder
-from .errors import InputError, NotFoundError, StoreBusyError, StoreError
-from .models import Chunk, Document, DocumentMeta, RetrievedChunk
-from .settings import Settings
 
 COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")

@@ -1,0 +1,37 @@
+"""The library: load documents (file, text, URL), split them into sentences and chunks, embed them,
+and keep them in Chroma. `Store` is the only importer of chromadb."""
+
+from .chunk import chunks, sentences
+from .embed import Embedder, sha256_file
+from .ingest import (
+    SUPPORTED,
+    IngestResult,
+    Loaded,
+    content_hash,
+    expand_paths,
+    ingest,
+    load_file,
+    load_stream,
+    load_url,
+)
+from .store import Store, check_collection, check_doc_id, open_store
+
+__all__ = [
+    "SUPPORTED",
+    "Embedder",
+    "IngestResult",
+    "Loaded",
+    "Store",
+    "check_collection",
+    "check_doc_id",
+    "chunks",
+    "content_hash",
+    "expand_paths",
+    "ingest",
+    "load_file",
+    "load_stream",
+    "load_url",
+    "open_store",
+    "sentences",
+    "sha256_file",
+]
