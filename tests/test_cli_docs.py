@@ -14,7 +14,7 @@ from conftest import WebServer, free_port, make_pdf
 from typer.testing import CliRunner
 
 from service.cli import app
-from service.library.ingest import Loaded, content_hash, ingest
+from service.library import Loaded, content_hash, ingest
 from service.library.store import open_store
 from service.settings import Settings
 

@@ -18,7 +18,7 @@ from service.eval.cases import Case, default_cases_path, load_cases
 from service.eval.evaluate import SHARED, EvalService, collection_name, eval_command, plan_library, run_eval
 from service.eval.report import compare, summary
 from service.eval.scores import COST_NAMES, SCORE_NAMES
-from service.library.ingest import IngestResult, Loaded, content_hash
+from service.library import IngestResult, Loaded, content_hash
 from service.library.store import COLLECTION_RE
 from service.models import Account, Comparison, DocumentMeta, Point, Quote, Side, Stats
 from service.settings import Settings

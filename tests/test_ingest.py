@@ -13,16 +13,8 @@ import pytest
 from conftest import MODEL_DIR, NetworkBlockedError, StoreEnv, WebServer, free_port, make_pdf
 
 from service.errors import InputError
-from service.library.ingest import (
-    Loaded,
-    content_hash,
-    expand_paths,
-    from_bytes,
-    ingest,
-    load_file,
-    load_stream,
-    load_url,
-)
+from service.library import Loaded, content_hash, expand_paths, ingest, load_file, load_stream, load_url
+from service.library.load import from_bytes
 from service.settings import Settings
 
 ARTICLE = [

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.core import open_service
 from service.errors import ModelError
-from service.library.ingest import load_file
+from service.library import load_file
 from service.llm import Backend, Usage, structured
 from service.models import Comparison
 from service.settings import Settings

@@ -13,10 +13,9 @@ from chromadb.api.models.Collection import Collection
 from conftest import StoreEnv
 
 from service.errors import InputError, NotFoundError, SetupError, StoreError
-from service.library import embed
+from service.library import Loaded, embed, ingest
 from service.library import store as store_mod
 from service.library.embed import DIM, Embedder, default_embedder
-from service.library.ingest import Loaded, ingest
 from service.settings import Settings
 
 SENTENCES = [

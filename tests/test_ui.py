@@ -21,7 +21,7 @@ from conftest import WebServer, free_port, start_app, stop_app
 
 from service.core import Counterpoint, open_service
 from service.errors import InputError
-from service.library.ingest import Loaded
+from service.library import Loaded
 from service.llm import BackendInfo
 from service.models import Comparison, DocumentMeta, Quote, Side, Stats
 from service.page import handlers as h

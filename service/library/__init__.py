@@ -3,17 +3,8 @@ and keep them in Chroma. `Store` is the only importer of chromadb."""
 
 from .chunk import chunks, sentences
 from .embed import Embedder, sha256_file
-from .ingest import (
-    SUPPORTED,
-    IngestResult,
-    Loaded,
-    content_hash,
-    expand_paths,
-    ingest,
-    load_file,
-    load_stream,
-    load_url,
-)
+from .ingest import IngestResult, content_hash, ingest
+from .load import SUPPORTED, Loaded, expand_paths, load_file, load_stream, load_url
 from .store import Store, check_collection, check_doc_id, open_store
 
 __all__ = [

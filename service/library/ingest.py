@@ -1,13 +1,10 @@
-"""Turn files, URLs, pasted text and stdin into Documents, and store them atomically."""
+"""Store one loaded document atomically: chunk, embed, write. The same text again is a no-op."""
 
 from __future__ import annotations
 
 import hashlib
-import io
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
@@ -16,24 +13,10 @@ from ..errors import InputError
 from ..models import Chunk, Document, DocumentMeta
 from ..settings import Settings
 from .chunk import chunks as make_chunks
+from .load import Loaded
 from .store import Store, check_doc_id
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
-HTML_SUFFIXES = {".html", ".htm"}
-PDF_SUFFIXES = {".pdf"}
 EMBED_SLICE = 128
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
-
-
-class Loaded(BaseModel):
-    """Text extracted from one input, before it has an id."""
-
-    text: str
-    source: str
-    title: str = ""
-    outlet: str = ""
-    date: str = ""
-    url: str = ""
 
 
 class IngestResult(BaseModel):
@@ -43,151 +26,6 @@ class IngestResult(BaseModel):
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _check_size(n: int, what: str, settings: Settings) -> None:
-    if n > settings.max_file_bytes:
-        raise InputError(
-            f"{what} is {n / 1048576:.1f} MB, over the {settings.max_file_mb:g} MB limit "
-            "(COUNTERPOINT_MAX_FILE_MB)"
-        )
-
-
-def decode_text(data: bytes, what: str) -> str:
-    """Strict UTF-8 text, or a clear error for binary and other encodings. Nothing is normalised."""
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{what} looks binary (NUL bytes); give a .txt, .md, .html or .pdf file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{what} is not UTF-8 text (byte {exc.start}); convert it to UTF-8 first") from None
-    if not text.strip():
-        raise InputError(f"{what} is empty")
-    return text
-
-
-def from_html(html: str, source: str, url: str = "") -> Loaded:
-    """Main text and metadata of an HTML page, via trafilatura."""
-    import trafilatura
-
-    text = trafilatura.extract(html, url=url or None, include_comments=False, include_tables=False)
-    if not text or not text.strip():
-        raise InputError(f"{source}: no article text found in the HTML")
-    meta = trafilatura.extract_metadata(html, default_url=url or None)
-    return Loaded(
-        text=text,
-        source=source,
-        title=(meta.title if meta and meta.title else "") or "",
-        outlet=(meta.sitename if meta and meta.sitename else "") or "",
-        date=(meta.date if meta and meta.date else "") or "",
-        url=(meta.url if meta and meta.url else url) or "",
-    )
-
-
-def from_pdf(data: bytes, source: str) -> Loaded:
-    from pypdf import PdfReader
-
-    # pypdf logs what it repairs as warnings, which would land on stderr next to the one error line.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise InputError(f"{source}: the PDF is encrypted")
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title") or "")
-    except InputError:
-        raise
-    except Exception as exc:  # malformed PDFs also raise TypeError, AttributeError, LimitReachedError...
-        raise InputError(f"{source}: not a readable PDF ({exc})") from None
-    text = "\n\n".join(p for p in pages if p)
-    if not text.strip():
-        raise InputError(f"{source}: the PDF has no extractable text (scanned images?)")
-    return Loaded(text=text, source=source, title=title)
-
-
-def from_bytes(data: bytes, name: str, source: str, url: str = "") -> Loaded:
-    """Dispatch on the file name's suffix (text when unknown)."""
-    suffix = Path(name).suffix.lower()
-    if not data.strip():
-        raise InputError(f"{source} is empty")
-    if suffix in PDF_SUFFIXES or data[:5] == b"%PDF-":
-        return from_pdf(data, source)
-    text = decode_text(data, source)
-    if suffix in HTML_SUFFIXES:
-        return from_html(text, source, url)
-    return Loaded(text=text, source=source, title=_title_from_text(text, name), url=url)
-
-
-def _title_from_text(text: str, name: str) -> str:
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if len(line) >= 12:
-            return line[:200]
-    return Path(name).stem
-
-
-def load_file(path: Path, settings: Settings) -> Loaded:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if not path.is_file():
-        raise InputError(f"{path}: not a regular file")
-    _check_size(path.stat().st_size, str(path), settings)
-    return from_bytes(path.read_bytes(), path.name, str(path))
-
-
-def load_stream(stream: io.BufferedIOBase, name: str, settings: Settings) -> Loaded:
-    data = stream.read(settings.max_file_bytes + 1)
-    _check_size(len(data), name, settings)
-    return from_bytes(data, name, name)
-
-
-def load_url(url: str, settings: Settings) -> Loaded:
-    """Fetch a page (HTML, PDF or text) with a timeout and the size limit."""
-    import httpx
-
-    if not url.startswith(("http://", "https://")):
-        raise InputError(f"{url}: only http:// and https:// URLs can be fetched")
-    try:
-        with (
-            httpx.Client(timeout=settings.url_timeout_s, follow_redirects=True) as client,
-            client.stream("GET", url, headers={"User-Agent": "counterpoint/0.1"}) as response,
-        ):
-            response.raise_for_status()
-            data = b""
-            for block in response.iter_bytes():
-                data += block
-                _check_size(len(data), url, settings)
-            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    except httpx.HTTPError as exc:
-        raise InputError(f"cannot fetch {url}: {exc or type(exc).__name__}") from None
-    if kind in ("text/html", "application/xhtml+xml"):
-        name = "page.html"
-    elif kind == "application/pdf":
-        name = "page.pdf"
-    else:
-        name = "page.txt"
-    return from_bytes(data, name, url, url=url)
-
-
-def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files as given, and the supported files inside directories (sorted, hidden ones skipped)."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED
-                # Relative parts only: the directory itself may be `..` or sit under a hidden folder.
-                and not any(s.startswith(".") for s in p.relative_to(path).parts)
-            )
-            if not found:
-                raise InputError(f"{path}: no .txt, .md, .html or .pdf files inside")
-            out.extend(found)
-        else:
-            out.append(path)
-    return out
 
 
 def ingest(
