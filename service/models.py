@@ -117,8 +117,20 @@ class Stats(Strict):
     cached: bool = False
 
 
+class Candidate(Strict):
+    """A sentence the chain considered as a statement (for the eval's stage diagnostics)."""
+
+    doc: str
+    start: int
+    end: int
+
+
 class Comparison(Strict):
-    """The answer: a superset of the eval prediction format in ../shared/eval/FORMAT.md."""
+    """The answer: a superset of the eval prediction format in ../shared/eval/FORMAT.md.
+
+    `partial` marks an answer that lost part of its model work (a failed call, or the call budget
+    spent) and kept the rule-built parts instead; `notes` says what, in words a reader can follow.
+    `preliminary` marks the rule-built answer the page shows while the model's answer is coming."""
 
     question: str
     collection: str = "default"
@@ -126,6 +138,10 @@ class Comparison(Strict):
     reason: str = ""
     sides: list[Side] = Field(default_factory=list)
     points: list[Point] = Field(default_factory=list)
+    partial: bool = False
+    preliminary: bool = False
+    notes: list[str] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)
     stats: Stats = Field(default_factory=Stats)
 
     def quotes(self) -> list[Quote]:

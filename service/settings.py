@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BackendName = Literal["local", "openai", "compatible", "fake"]
-Strategy = Literal["per_statement", "batch"]
+Strategy = Literal["rules", "per_statement", "batch"]
 Structured = Literal["auto", "json_schema", "function_calling", "json_object_schema"]
 
 LOCAL_MODEL_ALIASES = {
