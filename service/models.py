@@ -65,6 +65,7 @@ class Statement(Span):
     doc_id: str
     text: str
     speaker: str = ""
+    affiliation: str = ""
     quoted: bool = False
     reported: bool = False
 

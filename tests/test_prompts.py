@@ -54,6 +54,7 @@ SAMPLES: dict[str, tuple[Any, str]] = {
     "speaker": ("Khawaja Asif", "Khawaja Asif"),
     "accounts": ({"Pakistan": [ASIF], "Afghanistan": [MUJAHID]}, MUJAHID.text),
     "error": (ERROR, ERROR),
+    "items": (["the speaker Khawaja Asif (first heard in S4)"], "item_1: the speaker Khawaja Asif"),
 }
 
 
@@ -100,6 +101,14 @@ def test_prompt_files_hold_only_known_keys() -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert set(data) <= set(Prompt.model_fields) - {"name"}, path.name
         assert isinstance(data["version"], int) and data["description"].strip(), path.name
+
+
+def test_a_prefix_is_rendered_first_so_calls_share_it() -> None:
+    values = {v: SAMPLES[v][0] for v in prompts.load("place").variables}
+    shared = prompts.load("_context").render(question=QUESTION, statements=values["statements"])
+    assert prompts.load("place").render(**values).startswith(shared + "\n\n")
+    claims = {v: SAMPLES[v][0] for v in prompts.load("claims").variables}
+    assert prompts.load("claims").render(**claims).startswith(shared)
 
 
 def test_system_message_is_the_framing() -> None:

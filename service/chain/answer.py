@@ -9,15 +9,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from ..library import Store
 from ..llm import Backend, BackendInfo, Usage, prompts, structured
-from ..models import Comparison, Side, Statement, Stats
+from ..models import Candidate, Comparison, Side, Statement, Stats
 from ..settings import Settings
-from . import per_statement
+from . import per_statement, rules
 from .cache import AnswerCache, cache_key
 from .draft import Draft
-from .retrieve import retrieve
+from .per_statement import Outcome
+from .retrieve import Retrieved, retrieve
 from .verify import verify
 
 ProgressFn = Callable[[str, float], None]
@@ -86,17 +87,10 @@ def answer(
         reason = "nothing in the documents is relevant enough to the question"
         return done(_abstain(question, collection, reason, stats))
     progress("statements", 0.2)
-    chat = backend()
     usage = Usage()
-    if info.strategy == "batch":
-        progress("model", 0.3)
-        draft = batch(chat, question, found.statements, usage)
-    else:
-        text = "\n".join(d.text for d in found.documents.values())
-        draft = per_statement.run(
-            chat, question, found.statements, store.embedder.embed, usage, progress, text
-        )
+    outcome = _draft(info.strategy, backend, question, found, usage, progress)
     progress("verifying", 0.95)
+    draft = outcome.draft
     checked = verify(draft, found.statements, found.documents)
     stats.llm_calls, stats.retries = usage.calls, usage.retries
     stats.prompt_tokens, stats.completion_tokens = usage.prompt_tokens, usage.completion_tokens
@@ -108,11 +102,39 @@ def answer(
         reason=checked.reason,
         sides=checked.sides,
         points=checked.points,
+        partial=outcome.partial,
+        notes=outcome.notes,
+        candidates=[Candidate(doc=x.doc_id, start=x.start, end=x.end) for x in found.statements],
         stats=stats,
     )
     result = done(result)
-    cache.put(key, result)
+    if not result.partial:  # a failed call may succeed next time: don't keep the fallback
+        cache.put(key, result)
     return result
+
+
+def _draft(
+    strategy: str,
+    backend: Callable[[], Backend],
+    question: str,
+    found: Retrieved,
+    usage: Usage,
+    progress: ProgressFn,
+) -> Outcome:
+    """The draft of the configured strategy; a failed one-call answer falls back to the rules'."""
+    statements, vectors, affiliations = found.statements, found.vectors, found.affiliations
+    if strategy == "rules":
+        bone = rules.backbone(question, statements, affiliations)
+        return Outcome(rules.draft(bone, statements, vectors))
+    if strategy == "per_statement":
+        return per_statement.run(backend(), question, statements, vectors, affiliations, usage, progress)
+    progress("model", 0.3)
+    try:
+        return Outcome(batch(backend(), question, statements, usage))
+    except ModelError as exc:
+        bone = rules.backbone(question, statements, affiliations)
+        note = f"the model's answer failed ({exc}); this is the rules' answer"
+        return Outcome(rules.draft(bone, statements, vectors), notes=[note], partial=True)
 
 
 def _abstain(question: str, collection: str, reason: str, stats: Stats) -> Comparison:

@@ -117,6 +117,12 @@ def nlp() -> Language:
     return module.load(exclude=list(EXCLUDE))
 
 
+@functools.lru_cache(maxsize=512)
+def parsed(sentence: str) -> Doc:
+    """One sentence parsed on its own (cached: the chain reads the same statements several times)."""
+    return nlp()(sentence)
+
+
 def quote_spans(text: str) -> tuple[list[tuple[int, int]], bool]:
     """Quotations in one paragraph as [open, close) spans, and whether the last is left open."""
     out, start, single = [], -1, False

@@ -1,123 +1,219 @@
-"""Placement without a model: which side a speaker or statement belongs to, by the words around it,
-and how the sides' statements pair up into points by embedding similarity."""
+"""Placement without a model: the parties a question names (from the parser), which party a speaker
+or statement belongs to (by the names in the attribution), and how the sides' statements pair up
+into points by embedding similarity."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..models import Statement
-from .statements import REPORTING_RE, capitalised_names
+from .parse import nlp, parsed
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
 
 MAX_POINTS = 6
 PAIR_AT = 0.25  # cosine similarity of two sides' statements above which they answer each other
+MAX_SIDES = 4
+_PARTY_LABELS = frozenset({"ORG", "GPE", "NORP", "PERSON"})
+# Words that say nothing about which party a name is.
+_GENERIC = frozenset("the and for of its their his her side sides people".split())
+_TITLE_DEPS = frozenset({"compound", "amod", "poss", "nmod"})
+_QUANTIFIERS = frozenset("each both all neither either two".split())
+_MATTER_PREPS = frozenset("over about on regarding concerning in at during after before".split())
+_WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
 
 
-# Words of a subject that say nothing about what it is.
-_GENERIC = set(
-    "about their what which with from over between each other sides side they does dispute "
-    "disagree disagreement differ differences claims claim argue arguments position positions say "
-    "said account accounts competing tell whether should".split()
-)
-
-
-def coverage(subject: str, parties: list[str], text: str) -> tuple[list[str], list[str]]:
-    """The subject's key words, and those that occur in `text` (by 5-letter stem)."""
-    party_stems = {stem(w) for p in parties for w in re.findall(r"\w+", p)}
-    words = [
-        w
-        for w in re.findall(r"[a-z0-9]+", subject.casefold())
-        if len(w) >= 4 and w not in _GENERIC and stem(w) not in party_stems
+def question_parties(question: str) -> list[str]:
+    """The parties a question names: its named entities (organisations, places, peoples, persons)
+    and runs of proper nouns the recogniser missed, with adjacent ones joined ("the Afghan
+    Taliban"); coordinated plural nouns ("supporters and opponents") too. What the dispute is over
+    ("over the dam", "about the tariff") is its subject, not a party; places that only set the
+    scene drop out later, unheard."""
+    doc = nlp()(question)
+    spans: list[tuple[int, int]] = [
+        (e.start, e.end) for e in doc.ents if e.label_ in _PARTY_LABELS and not _is_subject_matter(e.root)
     ]
-    # Prefixes of 4 and 5 letters, so that "toll" is found in "tolls" and "bridge" in "bridges".
-    present = {w[:k] for w in re.findall(r"[a-z0-9]{4,}", text.casefold()) for k in (4, 5)}
-    return words, [w for w in words if stem(w) in present]
+    # Runs of proper nouns, through the names the recogniser found ("Mayor" + "Lena Ostrova").
+    other = {i for e in doc.ents if e.label_ not in _PARTY_LABELS for i in range(e.start, e.end)}
+    run: list[int] = []
+    for tok in [*doc, None]:
+        if tok is not None and tok.pos_ == "PROPN" and tok.i not in other:
+            run.append(tok.i)
+            continue
+        if run and not _is_subject_matter(doc[run[-1]]):
+            spans.append((run[0], run[-1] + 1))
+        run = []
+    named = {i for a, b in spans for i in range(a, b)}
+    for tok in doc:
+        if tok.dep_ == "conj" and tok.tag_ == "NNS" and tok.head.tag_ == "NNS":
+            spans += [(tok.head.i, tok.head.i + 1), (tok.i, tok.i + 1)]
+        elif tok.dep_ == "conj" and tok.pos_ == "NOUN" and _first_conjunct(tok).i in named:
+            # "the ministry and the dockworkers' union": a common noun coordinated with a party is one
+            left = min(t.i for t in tok.subtree if t.dep_ in ("compound", "amod", "poss") or t.i == tok.i)
+            spans.append((left, tok.i + 1))
+    merged: list[list[int]] = []
+    for a, b in sorted(set(spans)):
+        if merged and a <= merged[-1][1]:  # adjacent or overlapping: one party ("Mayor Lena Ostrova")
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    names = [_trim(doc[a:b].text) for a, b in merged]
+    names = [n for n in dict.fromkeys(names) if len(n) >= 2 and keys(n)]
+    # A party named twice, once with more words ("WikiLeaks" and "WikiLeaks founder"), is one party.
+    return [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
 
 
-def stem(word: str) -> str:
-    return word.casefold()[:5]
+def _is_subject_matter(tok: Token) -> bool:
+    """Whether a noun is what the dispute is over or where it happens, not who disputes it: it hangs
+    from "over", "about", "in" and the like ("disagree over the Orvel dam", "talks in Velora")."""
+    return any(a.dep_ == "prep" and a.lower_ in _MATTER_PREPS for a in tok.ancestors)
 
 
-_WORD_RE = re.compile(r"[A-Za-z][\w-]{3,}")
+def _first_conjunct(tok: Token) -> Token:
+    while tok.dep_ == "conj" and tok.head is not tok:
+        tok = tok.head
+    return tok
 
 
-def _words(text: str) -> set[str]:
-    return {stem(w) for w in _WORD_RE.findall(text)}
+def _trim(name: str) -> str:
+    return re.sub(r"^(?:the|The)\s+|\s*['’]s?$", "", " ".join(name.split())).strip(" ,.;:")
 
 
-def _side_words(side: str) -> set[str]:
-    # "Afghanistan (Taliban government)" -> {"afgha", "talib", "gover"}; generic words don't count.
-    return _words(side) - {stem(w) for w in ("government", "group", "party", "side", "supporters")}
+def keys(text: str) -> set[str]:
+    """Words that identify a party: 5-letter stems, and 4-letter ones for a capitalised word, so that
+    a demonym meets its country ("Ruritanian" and "Ruritania"); not for a first name (a capitalised
+    word before another), which would make every Marian a Marianne. Generic words are left out."""
+    out: set[str] = set()
+    words = _WORD_RE.findall(text)
+    for n, word in enumerate(words):
+        low = word.casefold().rstrip("'’s")
+        if len(low) < 3 or low in _GENERIC:
+            continue
+        out.add(low[:5])
+        before_name = n + 1 < len(words) and words[n + 1][:1].isupper()
+        if word[0].isupper() and len(low) >= 5 and not before_name:
+            out.add("^" + low[:4])
+    return out
 
 
-def _distinctive(sides: list[str]) -> dict[str, set[str]]:
-    """Each side's words that no other side shares ("Dunmere" names both the council and the
-    Friends of Dunmere Library, so it tells them apart from nobody)."""
-    words = {s: _side_words(s) for s in sides}
-    return {s: w - set().union(*(v for k, v in words.items() if k != s)) for s, w in words.items()}
+def distinctive(sides: list[str]) -> dict[str, set[str]]:
+    """Each side's keys that no other side shares (a word both names carry tells them apart from nobody)."""
+    each = {s: keys(s) for s in sides}
+    return {s: k - set().union(*(v for o, v in each.items() if o != s)) for s, k in each.items()}
 
 
-def one_side(text: str, sides: list[str]) -> str | None:
-    words = _words(text)
-    hits = [s for s, w in _distinctive(sides).items() if words & w]
+def match_side(text: str, sides: list[str]) -> str | None:
+    """The one side whose distinctive words `text` carries, if exactly one does."""
+    if not text:
+        return None
+    found = keys(text)
+    hits = [s for s, k in distinctive(sides).items() if k & found]
     return hits[0] if len(hits) == 1 else None
 
 
 def nearest_side(text: str, start: int, end: int, sides: list[str]) -> str | None:
-    """The side whose distinctive word stands closest to `text[start:end]` ("BRENNICK — ... the
-    school year, Mayor Odile Farrant" -> the mayor, not the Brennick parents); None on a tie."""
-    owner = {w: side for side, words in _distinctive(sides).items() for w in words}
+    """The side whose distinctive word stands closest to `text[start:end]`; None on a tie. A weak
+    signal (a speaker is often introduced next to the party he answers), used when nothing better is."""
+    owner = {k: side for side, ks in distinctive(sides).items() for k in ks}
     best: dict[str, int] = {}
     for m in _WORD_RE.finditer(text):
-        side = owner.get(stem(m.group(0)))
-        if side is not None:
-            gap = start - m.end() if m.end() <= start else m.start() - end if m.start() >= end else 0
-            best[side] = min(best.get(side, gap), gap)
+        for k in keys(m.group(0)):
+            side = owner.get(k)
+            if side is not None:
+                gap = start - m.end() if m.end() <= start else m.start() - end if m.start() >= end else 0
+                best[side] = min(best.get(side, gap), gap)
     ranked = sorted(best.items(), key=lambda kv: kv[1])
     if not ranked or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
         return None
     return ranked[0][0]
 
 
-def match_side(name: str, sides: list[str]) -> str | None:
-    """The side a speaker name plainly belongs to ("Pakistani" -> "Pakistan"), if exactly one."""
-    return one_side(name, sides)
+def speaker_side(
+    speaker: str, affiliations: Counter[str], sides: list[str], statements: list[Statement] = ()
+) -> str | None:
+    """The side a speaker speaks for, when their name, the title written before it ("Union leader
+    Karl Ode") or the bodies the parser found beside them anywhere in the documents (most frequent
+    first) name exactly one side."""
+    side = match_side(speaker, sides) or match_side(title_of(speaker, statements), sides)
+    if side is not None:
+        return side
+    votes = Counter[str]()
+    for affiliation, n in affiliations.items():
+        if (hit := match_side(affiliation, sides)) is not None:
+            votes[hit] += n
+    ranked = votes.most_common(2)
+    if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+        return ranked[0][0]
+    return None
 
 
-def affiliation(speaker: str, statements: list[Statement], sides: list[str]) -> str | None:
-    """The side named right around a speaker's first mention ("Pakistan's Defense Minister, Khawaja
-    Asif"; "the Afghan government, through its spokesperson Zabihullah Mujahid"), if exactly one."""
+def title_of(speaker: str, statements: Sequence[Statement]) -> str:
+    """The words that modify a speaker's name where it is first written ("Union leader" in "Union
+    leader Karl Ode", "the union's" in "the union's Karl Ode")."""
     for s in statements:
         at = s.text.find(speaker)
         if at < 0:
             continue
-        lo = max(0, at - 90)
-        lo = max((m.end() for m in re.finditer(r"[.;:!?]\s", s.text[lo:at])), default=0) + lo
-        # After the name, only an apposition ("Asif, Pakistan's defence minister, said"), never what
-        # the speaker said ("Mayor Piet Lindqvist said the board had run a deficit").
-        hi = at + len(speaker) + 40
-        verb = REPORTING_RE.search(s.text, at + len(speaker), hi)
-        hi = verb.start() if verb else hi
-        return nearest_side(s.text[lo:hi], at - lo, at - lo + len(speaker), sides)
+        doc = parsed(s.text)
+        name = [t for t in doc if at <= t.idx < at + len(speaker)]
+        if not name:
+            return ""
+        mods = [t for t in name[-1].children if t.i < name[0].i and t.dep_ in _TITLE_DEPS]
+        words = [w for m in mods for w in m.subtree if w.i < name[0].i]
+        return " ".join(w.text for w in sorted(set(words), key=lambda w: w.i))
+    return ""
+
+
+def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> str | None:
+    """A guess: the side named nearest a speaker's first mention ("..., said Karl Ode of the
+    Ruritanian delegation"). Never for a phrase that counts parties ("both sides", "each country")."""
+    if set(speaker.casefold().split()[:2]) & _QUANTIFIERS:
+        return None
+    for s in statements:
+        at = s.text.find(speaker)
+        if at >= 0:
+            lo = max(0, at - 90)
+            # After the name, only its apposition or relative clause counts ("Ana Ruse, who chairs the
+            # board, said"), never what the speaker said about others: stop at the verb it is subject of.
+            end = at + len(speaker)
+            name = [t for t in parsed(s.text) if at <= t.idx < end]
+            head = name[-1].head if name else None
+            hi = (
+                head.idx
+                if head is not None and head.idx >= end and head.pos_ in ("VERB", "AUX")
+                else end + 40
+            )
+            return nearest_side(s.text[lo:hi], at - lo, at - lo + len(speaker), sides)
     return None
 
 
-def clean_names(names: list[str]) -> list[str]:
-    """Distinct, non-trivial names, at most four, in order."""
-    out: dict[str, str] = {}
-    for name in names:
-        name = " ".join(name.split()).strip(" .,;:")
-        if len(name) >= 2 and name.casefold() not in out:
-            out[name.casefold()] = name
-    return list(out.values())[:4]
+def subject_side(sentence: str, sides: list[str]) -> str | None:
+    """The side that is the grammatical subject of a sentence, or owns it ("Ruritania fears ...",
+    "Ruritania's plan was rejected"): such a sentence states that side's position."""
+    doc = parsed(sentence)
+    for tok in doc:
+        if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ == "ROOT":
+            owner = [tok, *(c for c in tok.children if c.dep_ in ("poss", "compound", "amod"))]
+            owner += [g for c in owner[1:] if c.dep_ == "poss" for g in c.children if g.dep_ == "compound"]
+            return match_side(" ".join(t.text for t in sorted(owner, key=lambda t: t.i)), sides)
+    return None
 
 
-def opens_with_side(text: str, sides: list[str]) -> bool:
-    """Whether the sentence's first name is a side ("However the China Earthquake Networks Center's
-    estimates conflicted with ..."): its subject may be stating that side's position."""
-    names = capitalised_names(text[:60])
-    return bool(names) and match_side(names[0][2], sides) is not None
+def side_groups(statements: list[Statement], affiliations: dict[str, Counter[str]]) -> list[str]:
+    """Sides when the question names fewer than two: the bodies the speakers speak for (or the
+    speakers themselves), those heard in at least two statements, most heard first."""
+    heard = Counter[str]()
+    for s in statements:
+        if s.speaker:
+            votes = affiliations.get(s.speaker) or Counter({s.affiliation: 1} if s.affiliation else {})
+            heard[votes.most_common(1)[0][0] if votes else s.speaker] += 1
+    return [name for name, n in heard.most_common(MAX_SIDES) if n >= 2]
 
 
 def group(statements: list[Statement], sides: list[str], vectors: np.ndarray) -> list[list[int]]:

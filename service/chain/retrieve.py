@@ -1,31 +1,50 @@
-"""Question -> the most relevant chunks, kept diverse across documents -> numbered statements."""
+"""Question -> the candidate statements: sentences of the relevant documents, ranked and numbered.
+
+Retrieval finds the relevant chunks, kept diverse across documents. In a small library (a few
+articles fit whole) every sentence where someone speaks is a candidate too, so that a side carried
+by a paragraph the chunk search ranked low is still heard. Candidates are ranked by similarity to
+the question, with reported speech first, and numbered in document order.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from ..library import Store, sentences
 from ..models import Document, RetrievedChunk, Statement
-from .statements import QUOTED_RE, REPORTING_RE, number_statements
+from .statements import number_statements
 
 OVERFETCH = 4
 VOICE_BONUS = 0.03  # per reporting verb or quotation, at most three: a nudge, not a rewrite
+SMALL_LIBRARY_CHARS = 60_000  # about a dozen articles: parse them whole
+INSIDE_BONUS = 0.05  # a sentence inside a retrieved chunk
+SPEECH_BONUS = 0.1  # the answer is who said what: speech beats background of the same similarity
+# The commonest English reporting words and quotation marks, to rank chunks before any parse.
+_SPEECH_RE = re.compile(r"\b(?:said|says|told|added|stated|according to|accused|denied|insisted)\b|[\"“”«»]")
+
+Embed = Callable[[list[str]], np.ndarray]
 
 
-class Retrieved(BaseModel):
-    """What the chain works from: the documents, the candidate statements, and how many sentences
-    were skipped as prompt injections (counted in the answer's stats, never silently dropped)."""
+@dataclass
+class Retrieved:
+    """The documents, the candidate statements with their vectors, and how many sentences were
+    skipped as prompt injections (counted in the answer's stats, never silently dropped)."""
 
-    documents: dict[str, Document] = Field(default_factory=dict)
-    statements: list[Statement] = Field(default_factory=list)
+    documents: dict[str, Document] = field(default_factory=dict)
+    statements: list[Statement] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    affiliations: dict[str, Counter[str]] = field(default_factory=dict)  # speaker -> bodies named with them
     injections_skipped: int = 0
 
 
 def voices(text: str) -> float:
-    """A bonus for reported speech: the answer is who said what, so a chunk where people speak
-    beats background of the same topical similarity."""
-    found = len(REPORTING_RE.findall(text)) + len(QUOTED_RE.findall(text)) // 2
-    return VOICE_BONUS * min(found, 3)
+    """A bonus for reported speech in a chunk (see SPEECH_BONUS)."""
+    return VOICE_BONUS * min(len(_SPEECH_RE.findall(text)), 3)
 
 
 def diverse(chunks: list[RetrievedChunk], k: int, bonus: bool = False) -> list[RetrievedChunk]:
@@ -53,29 +72,45 @@ def retrieve(
     max_statements: int,
     min_relevance: float,
 ) -> Retrieved:
-    """Chunks relevant to `question` and the statements inside them, in document order."""
-    vector = store.embedder.embed_one(question)
-    hits = store.search(collection, vector, k * OVERFETCH)
-    hits = [h for h in hits if h.score >= min_relevance]
+    """The candidate statements for `question`, at most `max_statements`, in document order."""
+    query = np.asarray(store.embedder.embed_one(question), dtype=np.float32)
+    hits = [h for h in store.search(collection, query.tolist(), k * OVERFETCH) if h.score >= min_relevance]
     if not hits:
         return Retrieved()
     chunks = diverse(_unrepeated(hits), k, bonus=True)
-    documents = store.texts(collection, [c.doc_id for c in chunks])
-    doc_rank = {d: i for i, d in enumerate(dict.fromkeys(c.doc_id for c in chunks))}
-    statements: list[Statement] = []
+    ranked_docs = list(dict.fromkeys(c.doc_id for c in chunks))
+    metas = store.list(collection)
+    small = sum(m.n_chars for m in metas) <= SMALL_LIBRARY_CHARS
+    if small:
+        ranked_docs += [m.id for m in metas if m.id not in ranked_docs]
+    documents = store.texts(collection, ranked_docs)
+    candidates: list[tuple[Statement, bool]] = []
+    affiliations: dict[str, Counter[str]] = {}
     skipped = 0
-    for doc_id in sorted(documents, key=lambda d: doc_rank[d]):
+    for doc_id in ranked_docs:
         text = documents[doc_id].text
-        all_sentences = sentences(text)
-        ranges = sorted((c.start, c.end) for c in chunks if c.doc_id == doc_id)
-        inside = [s for s in all_sentences if any(a <= s.start and s.end <= b for a, b in ranges)]
-        found, n_skipped = number_statements(
-            doc_id, text, inside, start_index=len(statements) + 1, context=all_sentences
-        )
-        statements.extend(found)
+        ranges = [(c.start, c.end) for c in chunks if c.doc_id == doc_id]
+        found, n_skipped = number_statements(doc_id, text, sentences(text))
         skipped += n_skipped
-    statements = _cap(_distinct(statements), chunks, max_statements)
-    return Retrieved(documents=documents, statements=statements, injections_skipped=skipped)
+        for s in found:
+            if s.speaker and s.affiliation:
+                affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
+            inside = any(a <= s.start and s.end <= b for a, b in ranges)
+            if inside or (small and (s.speaker or s.quoted)):
+                candidates.append((s, inside))
+    candidates = _distinct(candidates)
+    if not candidates:
+        return Retrieved(documents=documents, affiliations=affiliations, injections_skipped=skipped)
+    vectors = store.embedder.embed([s.text for s, _ in candidates])
+    unit = vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+    relevance = unit @ (query / max(float(np.linalg.norm(query)), 1e-12))
+    score = [
+        float(r) + (INSIDE_BONUS if inside else 0.0) + (SPEECH_BONUS if s.speaker or s.quoted else 0.0)
+        for (s, inside), r in zip(candidates, relevance, strict=True)
+    ]
+    keep = sorted(sorted(range(len(candidates)), key=lambda i: -score[i])[:max_statements])
+    statements = [candidates[i][0].model_copy(update={"sid": f"S{n}"}) for n, i in enumerate(keep, 1)]
+    return Retrieved(documents, statements, vectors[keep], affiliations, skipped)
 
 
 def _unrepeated(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
@@ -90,27 +125,13 @@ def _unrepeated(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
     return out
 
 
-def _distinct(statements: list[Statement]) -> list[Statement]:
+def _distinct(candidates: list[tuple[Statement, bool]]) -> list[tuple[Statement, bool]]:
     """Drop repeats of a sentence already seen (syndicated copies of one story share paragraphs)."""
     seen: set[str] = set()
     out = []
-    for s in statements:
+    for s, inside in candidates:
         key = " ".join(s.text.split()).casefold()
         if key not in seen:
             seen.add(key)
-            out.append(s)
+            out.append((s, inside))
     return out
-
-
-def _cap(statements: list[Statement], chunks: list[RetrievedChunk], limit: int) -> list[Statement]:
-    """Keep at most `limit` statements: those in the best chunks, attributed ones first; renumber."""
-    if len(statements) > limit:
-        score = {}
-        for c in chunks:
-            for s in statements:
-                if s.doc_id == c.doc_id and c.start <= s.start and s.end <= c.end:
-                    score[s.sid] = max(score.get(s.sid, -1.0), c.score)
-        ranked = sorted(statements, key=lambda s: (not (s.speaker or s.quoted), -score.get(s.sid, 0.0)))
-        keep = {s.sid for s in ranked[:limit]}
-        statements = [s for s in statements if s.sid in keep]
-    return [s.model_copy(update={"sid": f"S{i}"}) for i, s in enumerate(statements, 1)]

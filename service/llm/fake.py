@@ -22,12 +22,14 @@ _NAME_RUN = re.compile(r"[A-Z][\w'’-]+(?:\s+(?:of\s+|the\s+)?[A-Z][\w'’-]+)*
 class ScriptedChatModel(BaseChatModel):
     """Replies from a script, in order: a dict becomes a tool call (structured output), a string
     becomes plain content, an exception is raised, a callable is called with (messages, tool name).
-    Every request is recorded in `history` (messages) and `tools` (requested tool names)."""
+    Every request is recorded in `history` (messages) and `tools` (requested tool names) unless
+    `record` is off."""
 
     script: list[Any] = Field(default_factory=list)
     history: list[list[BaseMessage]] = Field(default_factory=list)
     tools: list[str | None] = Field(default_factory=list)
     model_name: str = "scripted"
+    record: bool = True  # keep every request in `history` and `tools` (tests read them)
 
     @property
     def _llm_type(self) -> str:
@@ -56,8 +58,9 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         tools = kwargs.get("tools") or []
         tool = tools[0]["function"] if tools else None
-        self.history.append(list(messages))
-        self.tools.append(tool["name"] if tool else None)
+        if self.record:
+            self.history.append(list(messages))
+            self.tools.append(tool["name"] if tool else None)
         item = self._next(list(messages), tool)
         if callable(item) and not isinstance(item, BaseException):
             item = item(list(messages), tool["name"] if tool else None)
@@ -99,6 +102,7 @@ class HeuristicChatModel(ScriptedChatModel):
     statements mention; a statement goes to the side it names; claims are the first words."""
 
     model_name: str = "heuristic-fake"
+    record: bool = False  # a long-running demo page must not keep every request it was sent
 
     @property
     def _llm_type(self) -> str:
@@ -109,10 +113,8 @@ class HeuristicChatModel(ScriptedChatModel):
         name = tool["name"] if tool else ""
         params = (tool or {}).get("parameters", {})
         handler = {
-            "SubjectStep": self._subject,
             "SidesStep": self._sides,
-            "SpeakerStep": self._choose,
-            "LabelStep": self._choose,
+            "PlaceStep": self._place,
             "PointStep": self._point,
         }.get(name, self._batch)
         return handler(text, params)
@@ -120,12 +122,6 @@ class HeuristicChatModel(ScriptedChatModel):
     @staticmethod
     def _statements(text: str) -> list[tuple[str, str]]:
         return re.findall(r"^\[(S\d+)\](?: \(speaker: [^)]*\))? (.*)$", text, flags=re.MULTILINE)
-
-    def _subject(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
-        # No parties: the sides then come from the statements (see _sides), which rules do better.
-        question = re.search(r"^Question: (.*)$", text, flags=re.MULTILINE)
-        words = re.findall(r"\b[a-z]{5,}\b", question.group(1) if question else "")
-        return {"parties": [], "subject": " ".join(words[:4])[:60]}
 
     def _sides(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
         question = re.search(r"^Question: (.*)$", text, flags=re.MULTILINE)
@@ -148,14 +144,13 @@ class HeuristicChatModel(ScriptedChatModel):
             }
         return {"answerable": True, "reason": "", "sides": sides}
 
-    def _choose(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
-        options = params["properties"]["side"]["enum"]
-        statement = re.search(r"^Statement S\d+: (.*)$", text, flags=re.MULTILINE)
-        target = statement.group(1) if statement else " ".join(s for _, s in self._statements(text))
-        hits = [o for o in options if o not in ("both", "none") and _mentions(o, target)]
-        reply: dict[str, Any] = {"side": hits[0] if len(hits) == 1 else "none"}
-        if "who" in params["properties"]:
-            reply["who"] = "named in the statements"
+    def _place(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
+        items = dict(re.findall(r"^\s*(item_\d+): (.*)$", text, flags=re.MULTILINE))
+        reply: dict[str, Any] = {}
+        for key, prop in params["properties"].items():
+            options = [o for o in prop["enum"] if o != "none"]
+            hits = [o for o in options if _mentions(o, items.get(key, ""))]
+            reply[key] = hits[0] if len(hits) == 1 else "none"
         return reply
 
     def _point(self, text: str, params: dict[str, Any]) -> dict[str, Any]:

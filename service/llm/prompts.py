@@ -29,6 +29,7 @@ class Prompt(BaseModel):
     variables: list[str]
     system: str = ""
     user: str = ""
+    prefix: str = ""  # another prompt rendered first: calls that share it share the server's prompt cache
 
     def render(self, **values: Any) -> str:
         """The user message with `values`; every declared variable is required, no others allowed."""
@@ -36,7 +37,11 @@ class Prompt(BaseModel):
         extra = set(values) - set(self.variables)
         if missing or extra:
             raise ValueError(f"prompt {self.name}: missing {sorted(missing)}, unexpected {sorted(extra)}")
-        return _env().from_string(self.user).render(**values).strip()
+        own = _env().from_string(self.user).render(**values).strip()
+        if not self.prefix:
+            return own
+        head = load(self.prefix)
+        return head.render(**{k: values[k] for k in head.variables}) + "\n\n" + own
 
 
 def prompt_dir() -> Path:

@@ -1,0 +1,235 @@
+"""The backbone: a complete answer with no model, which the model strategies build on and must beat.
+
+Sides are the parties the question names (or, failing that, the bodies the speakers speak for),
+kept only when heard. A statement belongs to the side its speaker speaks for, found from the names
+in the attribution (see placement). The sides' statements pair into points by similarity; each
+account's claim is taken from its best quote, the topic from the nouns the point's statements share,
+and the kind is a contradiction only where a statement denies or negates.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..models import Statement
+from .draft import Citation, Draft, DraftAccount, DraftPoint, DraftSide
+from .parse import parsed
+from .placement import (
+    MAX_SIDES,
+    group,
+    keys,
+    match_side,
+    nearest_for,
+    question_parties,
+    side_groups,
+    speaker_side,
+    subject_side,
+)
+
+CLAIM_WORDS = 25
+# Lemmas that deny or reject: with them, two sides' accounts on one point conflict.
+_DENIAL = frozenset(
+    "deny reject dismiss refute dispute contradict false untrue baseless blame accuse never not".split()
+)
+_CLAUSE_DEPS = frozenset({"ccomp", "xcomp"})
+
+
+@dataclass
+class Backbone:
+    """The rules' answer, and what they left undecided for a model to settle."""
+
+    sides: list[str]
+    labels: dict[str, str]  # statement id -> side, for the statements the rules placed
+    open_speakers: list[str] = field(default_factory=list)  # speakers placed by no rule
+    weak: dict[str, str] = field(default_factory=dict)  # speaker -> side guessed by proximity only
+    open_statements: list[str] = field(default_factory=list)  # ids: speech with no placed speaker
+    reason: str = ""  # why the rules abstain, if they do
+
+
+def backbone(question: str, statements: list[Statement], affiliations: dict[str, Counter[str]]) -> Backbone:
+    """Sides and statement labels by rules; undecided speakers and statements are listed."""
+    parties = question_parties(question)
+    sides = parties if len(parties) >= 2 else [*parties, *side_groups(statements, affiliations)]
+    return backbone_for(list(dict.fromkeys(sides)), statements, affiliations)
+
+
+def backbone_for(
+    sides: list[str], statements: list[Statement], affiliations: dict[str, Counter[str]]
+) -> Backbone:
+    """Statement labels by rules for the given sides; the sides heard (at most MAX_SIDES) are kept."""
+    labels: dict[str, str] = {}
+    sure: dict[str, str | None] = {}
+    for s in statements:
+        if s.speaker and s.speaker not in sure:
+            sure[s.speaker] = speaker_side(
+                s.speaker, _affiliations(s.speaker, affiliations), sides, statements
+            )
+    for s in statements:
+        side = sure.get(s.speaker) if s.speaker else match_side(s.affiliation, sides)
+        if side is None and not s.speaker:
+            side = subject_side(s.text, sides)
+        if side is not None:
+            labels[s.sid] = side
+    # Guesses by proximity only among sides that sure placements already hear, so that a place
+    # the question names in passing does not collect speakers standing near its name.
+    heard_sure = [side for side in sides if side in labels.values()]
+    heard_sure = heard_sure if len(heard_sure) >= 2 else sides
+    open_speakers = [speaker for speaker, side in sure.items() if side is None]
+    weak = {
+        speaker: side
+        for speaker in open_speakers
+        if (side := nearest_for(speaker, statements, heard_sure)) is not None
+    }
+    open_statements = []
+    for s in statements:
+        if s.sid in labels:
+            continue
+        if s.speaker in weak:
+            labels[s.sid] = weak[s.speaker]
+        elif not s.speaker and (s.reported or s.quoted):
+            open_statements.append(s.sid)
+    heard = [side for side in sides if side in labels.values()][:MAX_SIDES]
+    reason = ""
+    if len(heard) < 2:
+        who = f"only {heard[0]}'s account" if heard else "no side's account"
+        reason = f"{who} is in the documents; there is nothing to compare"
+    return Backbone(heard or sides, labels, open_speakers, weak, open_statements, reason)
+
+
+def _affiliations(speaker: str, known: dict[str, Counter[str]]) -> Counter[str]:
+    """The bodies named beside a speaker, and beside anyone whose name ends like theirs: "Ode" and
+    "Karl Ode" are one person in one set of articles."""
+    last = speaker.split()[-1]
+    out = Counter[str]()
+    for name, found in known.items():
+        if name == speaker or (name.split()[-1] == last and last[:1].isupper()):
+            out.update(found)
+    return out
+
+
+def draft(
+    bone: Backbone, statements: list[Statement], vectors: np.ndarray, labels: dict[str, str] | None = None
+) -> Draft:
+    """The complete rules answer from `labels` (the backbone's own by default)."""
+    labels = bone.labels if labels is None else labels
+    heard = [side for side in bone.sides if side in labels.values()]
+    if len(heard) < 2:
+        who = f"only {heard[0]}'s account" if heard else "no side's account"
+        return Draft(answerable=False, reason=bone.reason or f"{who} is in the documents")
+    cited = [i for i, s in enumerate(statements) if s.sid in labels]
+    groups = group([statements[i] for i in cited], [labels[statements[i].sid] for i in cited], vectors[cited])
+    names = {k for side in heard for k in keys(side)} | {
+        k for s in statements if s.speaker for k in keys(s.speaker)
+    }
+    points = [
+        point([statements[cited[i]] for i in g], labels, heard, vectors[[cited[i] for i in g]], names)
+        for g in groups
+    ]
+    speakers = speakers_by_side(statements, labels, heard)
+    return Draft(
+        answerable=True,
+        sides=[DraftSide(name=side, speakers=speakers[side]) for side in heard],
+        points=points,
+    )
+
+
+def speakers_by_side(
+    statements: list[Statement], labels: dict[str, str], sides: list[str]
+) -> dict[str, list[str]]:
+    """Each side's speakers, in order of first appearance."""
+    out: dict[str, list[str]] = {side: [] for side in sides}
+    for s in statements:
+        side = labels.get(s.sid)
+        if s.speaker and side in out and s.speaker not in out[side]:
+            out[side].append(s.speaker)
+    return out
+
+
+def point(
+    members: list[Statement], labels: dict[str, str], sides: list[str], vectors: np.ndarray, names: set[str]
+) -> DraftPoint:
+    """One point: each side's statements, a claim from the side's best quote, a topic and a kind."""
+    centre = vectors.mean(axis=0)
+    by_side: dict[str, list[int]] = {}
+    for i, s in enumerate(members):
+        by_side.setdefault(labels[s.sid], []).append(i)
+    present = [side for side in sides if side in by_side]
+    accounts = []
+    for side in present:
+        best = max(
+            by_side[side], key=lambda i: float(vectors[i] @ centre) / (np.linalg.norm(vectors[i]) + 1e-12)
+        )
+        accounts.append(
+            DraftAccount(
+                side=side,
+                claim=claim_from(members[best].text),
+                citations=[Citation(id=members[i].sid) for i in by_side[side]],
+            )
+        )
+    kind = (
+        "one_side_only"
+        if len(present) == 1
+        else "contradiction"
+        if _denies(members)
+        else "different_emphasis"
+    )
+    return DraftPoint(topic=topic_of(members, names), kind=kind, accounts=accounts)
+
+
+def claim_from(sentence: str) -> str:
+    """A short claim in the quote's own words: the clause a reporting verb introduces, or the words
+    inside quotation marks, or the sentence; at most CLAIM_WORDS words."""
+    doc = parsed(sentence)
+    text = sentence
+    n_words = sum(1 for t in doc if not t.is_punct)
+    for tok in doc:
+        clause = [c for c in tok.children if c.dep_ in _CLAUSE_DEPS]
+        subject = any(c.dep_ in ("nsubj", "nsubjpass") for c in tok.children)
+        if tok.pos_ != "VERB" or not clause or not subject:
+            continue
+        sub = [t for t in clause[0].subtree if not (t.dep_ == "mark" and t.i == clause[0].left_edge.i)]
+        # A clause that carries most of the sentence is its content; a fragment means a bad parse.
+        if sub and 2 * sum(1 for t in sub if not t.is_punct) >= n_words:
+            text = doc[sub[0].i : sub[-1].i + 1].text
+            break
+    text = " ".join(text.strip(" \"“”‘’'«».,;:").split())
+    words = text.split()
+    if len(words) > CLAIM_WORDS:
+        text = " ".join(words[:CLAIM_WORDS]).rstrip(",;:") + "…"
+    return text[:1].upper() + text[1:]
+
+
+def topic_of(members: list[Statement], names: set[str]) -> str:
+    """What the point is about: the noun phrase around the noun its statements share most (most
+    sides first), leaving out the parties' and speakers' names."""
+    counts: Counter[str] = Counter()
+    phrases: dict[str, Counter[str]] = {}
+    for s in members:
+        doc = parsed(s.text)
+        seen = set()
+        for chunk in doc.noun_chunks:
+            head = chunk.root
+            lemma = head.lemma_.casefold()
+            if head.pos_ != "NOUN" or len(lemma) < 4 or keys(head.text) & names:
+                continue
+            words = [t.text for t in chunk if t.dep_ not in ("det", "poss") and t.pos_ != "PRON"]
+            phrases.setdefault(lemma, Counter())[" ".join(words)] += 1
+            if lemma not in seen:
+                seen.add(lemma)
+                counts[lemma] += 1
+    if not counts:
+        return "Point"
+    lemma = counts.most_common(1)[0][0]
+    phrase = phrases[lemma].most_common(1)[0][0]
+    return phrase[:1].upper() + phrase[1:60]
+
+
+def _denies(members: list[Statement]) -> bool:
+    return any(t.dep_ == "neg" or t.lemma_.casefold() in _DENIAL for s in members for t in parsed(s.text))
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b) / (float(np.linalg.norm(a) * np.linalg.norm(b)) + 1e-12)

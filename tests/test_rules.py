@@ -1,0 +1,250 @@
+"""The backbone without a model (placement and rules) and the per-statement strategy built on it,
+on invented sentences: parties from the question, speakers placed by the names in their
+attribution, points, claims from quotes, and the model asked only what the rules leave open."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+
+from service.chain import per_statement, rules
+from service.chain.placement import (
+    keys,
+    match_side,
+    nearest_for,
+    question_parties,
+    speaker_side,
+    subject_side,
+)
+from service.chain.statements import number_statements
+from service.errors import ModelError
+from service.library import sentences
+from service.llm import Backend, Usage
+from service.llm.fake import ScriptedChatModel
+from service.models import Statement
+from service.wording import reads_own
+
+QUESTION = "Why did the ferry talks between the Ruritanian Ministry of Ports and the dockworkers' union fail?"
+ARTICLE = (
+    "Ferry talks collapse in Northport\n\n"
+    "Talks between the Ruritanian Ministry of Ports and the dockworkers' union collapsed on Tuesday. "
+    "Ana Ruse, the ministry's chief negotiator, said the union had rejected a written offer. "
+    "“We tabled a fair offer and they walked away,” Ruse said. "
+    "Union leader Karl Ode said the ministry never put its offer in writing. "
+    "“There was no offer on paper, only promises,” he said. "
+    "The ferries carry about 9,000 passengers a day. "
+    "Tomas Vell, who chairs the union's branch committee, said members would strike from Monday. "
+    "A harbour historian, Edda Marr, said such disputes had recurred since the 1990s."
+)
+
+
+def _statements(text: str = ARTICLE) -> tuple[list[Statement], dict[str, Counter[str]]]:
+    found, _ = number_statements("doc", text, sentences(text))
+    affiliations: dict[str, Counter[str]] = {}
+    for s in found:
+        if s.speaker and s.affiliation:
+            affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
+    return found, affiliations
+
+
+def _vectors(statements: list[Statement]) -> np.ndarray:
+    """Bag-of-words vectors: sentences sharing words are similar (stands in for the embedder)."""
+    out = np.zeros((len(statements), 256), dtype=np.float32)
+    for i, s in enumerate(statements):
+        for word in s.text.casefold().split():
+            out[i, zlib.crc32(word.strip(".,“”").encode()) % 256] += 1.0
+    return out
+
+
+# --- placement ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "parties"),
+    [
+        (QUESTION, ["Ruritanian Ministry of Ports", "dockworkers' union"]),
+        ("How do Velora and Castamir differ over the river dam?", ["Velora", "Castamir"]),
+        ("What do the backers and the critics argue about the new tram line?", ["backers", "critics"]),
+        (
+            "How does the Harbour Board respond to Mayor Lena Ostrova on fares?",
+            ["Harbour Board", "Mayor Lena Ostrova"],
+        ),
+    ],
+)
+def test_question_parties(question: str, parties: list[str]) -> None:
+    found = question_parties(question)
+    assert [p for p in found if p in parties] == parties  # others may come along, and drop out unheard
+
+
+def test_what_a_dispute_is_over_is_not_a_party() -> None:
+    question = "Why do Velora and Castamir disagree over the Orvel Barrage?"
+    assert question_parties(question) == ["Velora", "Castamir"]
+
+
+def test_a_demonym_meets_its_country_but_first_names_do_not_meet() -> None:
+    assert match_side("Ruritanian officials", ["Ruritania", "Castamir"]) == "Ruritania"
+    assert match_side("Bertil Brook", ["Berta Holm", "Castamir"]) is None
+    assert (
+        "^bert" not in keys("Berta Holm")
+        and "^holm" not in keys("Berta Holm")
+        and "holm" in keys("Berta Holm")
+    )
+
+
+def test_words_both_sides_share_tell_nobody_apart() -> None:
+    sides = ["Northport City Council", "Northport Harbour Board"]
+    assert match_side("a Northport spokesman", sides) is None
+    assert match_side("the harbour board", sides) == "Northport Harbour Board"
+
+
+def test_a_speaker_is_placed_by_the_affiliation_the_parser_found_or_the_title() -> None:
+    statements, affiliations = _statements()
+    sides = ["Ruritanian Ministry of Ports", "dockworkers' union"]
+    assert speaker_side("Ana Ruse", affiliations.get("Ana Ruse", Counter()), sides) == sides[0]
+    assert speaker_side("Karl Ode", Counter(), sides, statements) == sides[1]  # "Union leader Karl Ode"
+    assert speaker_side("Edda Marr", affiliations.get("Edda Marr", Counter()), sides) is None
+
+
+def test_the_nearest_side_reads_the_apposition_not_what_is_said() -> None:
+    text = "Tomas Vell, who chairs the union's branch committee, said the ministry had lied."
+    s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)
+    assert nearest_for("Tomas Vell", [s], ["ministry", "union"]) == "union"
+    text = "Tomas Vell said the ministry had lied about the offer."
+    s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)
+    assert nearest_for("Tomas Vell", [s], ["ministry", "union"]) is None
+    assert nearest_for("both sides", [s], ["ministry", "union"]) is None
+
+
+def test_a_side_that_is_the_subject_states_its_position() -> None:
+    sides = ["Velora", "Castamir"]
+    assert subject_side("Velora fears the dam will cut its water supply.", sides) == "Velora"
+    assert subject_side("Castamir's proposal was rejected on Monday.", sides) == "Castamir"
+    assert subject_side("The river runs through both countries.", sides) is None
+
+
+# --- the backbone -------------------------------------------------------------------------------
+def test_backbone_places_speakers_and_leaves_the_rest_open() -> None:
+    statements, affiliations = _statements()
+    bone = rules.backbone(QUESTION, statements, affiliations)
+    by_text = {s.text[:20]: bone.labels.get(s.sid) for s in statements}
+    assert bone.sides == ["Ruritanian Ministry of Ports", "dockworkers' union"]
+    assert by_text["Ana Ruse, the minist"] == "Ruritanian Ministry of Ports"
+    assert by_text["“We tabled a fair of"] == "Ruritanian Ministry of Ports"  # "Ruse said", surname
+    assert by_text["Union leader Karl Od"] == "dockworkers' union"
+    assert by_text["“There was no offer "] == "dockworkers' union"  # "he said"
+    assert by_text["The ferries carry ab"] is None  # narration
+    assert by_text["A harbour historian,"] is None  # an outside expert
+    assert not bone.reason
+
+
+def test_backbone_draft_pairs_the_sides_with_claims_from_their_own_quotes() -> None:
+    statements, affiliations = _statements()
+    bone = rules.backbone(QUESTION, statements, affiliations)
+    draft = rules.draft(bone, statements, _vectors(statements))
+    assert draft.answerable and {s.name for s in draft.sides} == set(bone.sides)
+    by_id = {s.sid: s.text for s in statements}
+    for point in draft.points:
+        assert point.topic and point.kind in ("contradiction", "different_emphasis", "one_side_only")
+        quotes = {a.side: [by_id[c.id] for c in a.citations] for a in point.accounts}
+        for account in point.accounts:
+            others = [q for side, q in quotes.items() if side != account.side]
+            if others:
+                assert reads_own(account.claim, quotes[account.side], others) in (1.0, None)
+
+
+def test_one_side_heard_abstains_with_the_reason() -> None:
+    text = "Ana Ruse, the ministry's chief negotiator, said the union had rejected a written offer."
+    statements, affiliations = _statements(text)
+    bone = rules.backbone(QUESTION, statements, affiliations)
+    assert "only Ruritanian Ministry of Ports's account" in bone.reason
+    assert not rules.draft(bone, statements, _vectors(statements)).answerable
+
+
+@pytest.mark.parametrize(
+    ("sentence", "claim"),
+    [
+        (
+            "Karl Ode said the ministry never put its offer in writing.",
+            "The ministry never put its offer in writing",
+        ),
+        (
+            "“There was no offer on paper, only promises,” he said.",
+            "There was no offer on paper, only promises",
+        ),
+    ],
+)
+def test_a_claim_is_the_reported_clause_or_the_quotation(sentence: str, claim: str) -> None:
+    assert rules.claim_from(sentence) == claim
+
+
+# --- the per-statement strategy on the backbone ---------------------------------------------------
+SIDES = ["Ruritanian Ministry of Ports", "dockworkers' union"]
+
+
+def _run(model: ScriptedChatModel, text: str = ARTICLE) -> tuple[per_statement.Outcome, Usage]:
+    statements, affiliations = _statements(text)
+    backend = Backend("custom", "scripted", model, "function_calling", "per_statement")
+    usage = Usage()
+    out = per_statement.run(
+        backend, QUESTION, statements, _vectors(statements), affiliations, usage, lambda *_: None
+    )
+    return out, usage
+
+
+def _claims(messages: Any, tool: str | None) -> dict[str, Any]:
+    """Placement: "none" for every item asked. Claims: side 2's claim restates side 1's quote, so it
+    fails the self-check."""
+    if tool == "PlaceStep":
+        asked = re.findall(r"^\s*(item_\d+):", str(messages[-1].content), flags=re.MULTILINE)
+        return dict.fromkeys(asked, "none")
+    return {"topic": "The written offer", "claim_1": "The union rejected a written offer",
+            "claim_2": "The union rejected a written offer", "kind": "contradiction"}  # fmt: skip
+
+
+def test_only_what_the_rules_leave_open_is_asked() -> None:
+    model = ScriptedChatModel()
+    model.enqueue([_claims] * 6)
+    out, usage = _run(model)
+    assert set(model.tools) <= {"PointStep", "PlaceStep"}
+    assert usage.calls <= per_statement.MAX_CALLS
+    assert out.draft.answerable and not out.partial
+
+
+def test_a_claim_that_restates_the_other_side_keeps_the_rules_claim() -> None:
+    model = ScriptedChatModel()
+    model.enqueue([_claims] * 6)
+    out, _ = _run(model)
+    two_sided = [p for p in out.draft.points if len(p.accounts) == 2]
+    assert two_sided
+    for point in two_sided:
+        union = next(a for a in point.accounts if a.side == SIDES[1])
+        assert union.claim != "The union rejected a written offer"
+
+
+def test_a_failed_call_costs_only_its_part() -> None:
+    model = ScriptedChatModel()
+    model.enqueue([ModelError("boom", [])] * 20)  # every call fails
+    out, _ = _run(model)
+    assert out.partial and any("failed" in note for note in out.notes)
+    assert out.draft.answerable and out.draft.points  # the rules' answer stands
+
+
+def test_when_the_question_names_no_parties_one_call_names_the_sides() -> None:
+    statements, affiliations = _statements()
+
+    def replies(messages: Any, tool: str | None) -> dict[str, Any]:
+        if tool == "SidesStep":
+            return {"answerable": True, "reason": "", "sides": SIDES}
+        return _claims(messages, tool)
+
+    model = ScriptedChatModel().enqueue([replies] * 10)
+    backend = Backend("custom", "scripted", model, "function_calling", "per_statement")
+    out = per_statement.run(
+        backend, "What went wrong at the harbour?", statements, _vectors(statements), affiliations, Usage(),
+        lambda *_: None,
+    )  # fmt: skip
+    assert model.tools[0] == "SidesStep"
+    assert out.draft.answerable and {s.name for s in out.draft.sides} == set(SIDES)
