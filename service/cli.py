@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -87,6 +88,14 @@ def ingest(
         items = sources()
         if doc_id and len(items) != 1:
             raise InputError("--id needs exactly one document")
+
+        def loaded() -> Iterator[ing.IngestItem | CounterpointError]:
+            for _, load in items:
+                try:
+                    yield ing.IngestItem(load(), doc_id, title, outlet)
+                except CounterpointError as exc:  # reported in its place, after the group
+                    yield exc
+
         failures = 0
         with (
             open_service(settings) as service,
@@ -99,29 +108,35 @@ def ingest(
                 disable=not sys.stderr.isatty(),
             ) as progress,
         ):
-            for name, load in items:
-                task = progress.add_task(f"embedding {Path(name).name[:40]}", total=None)
+            # Documents go in groups: one embedding pass and a few Chroma writes for many files.
+            for group in ing.in_groups(loaded()):
+                good = [g for g in group if isinstance(g, ing.IngestItem)]
+                names = good[0].loaded.source[-40:] if len(good) == 1 else f"{len(good)} documents"
+                task = progress.add_task(f"embedding {names}", total=None)
                 try:
-                    result = service.ingest(
-                        load(),
-                        collection,
-                        doc_id=doc_id,
-                        title=title,
-                        outlet=outlet,
-                        on_progress=lambda done, total, t=task: progress.update(
-                            t, completed=done, total=total
-                        ),
+                    outcomes = iter(
+                        service.ingest_many(
+                            good,
+                            collection,
+                            on_progress=lambda done, total, t=task: progress.update(
+                                t, completed=done, total=total
+                            ),
+                        )
                     )
-                except CounterpointError as exc:
-                    failures += 1
-                    # soft_wrap: rich would otherwise break a long message over several lines.
-                    progress.console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-                    continue
                 finally:
                     progress.remove_task(task)
-                m = result.meta
-                verb = "added" if result.created else "unchanged (already stored)"
-                typer.echo(f"{m.id}\t{verb}\t{m.n_chunks} chunks\t{m.title}")
+                for entry in group:
+                    outcome = entry if isinstance(entry, CounterpointError) else next(outcomes)
+                    if isinstance(outcome, CounterpointError):
+                        failures += 1
+                        # soft_wrap: rich would otherwise break a long message over several lines.
+                        progress.console.print(
+                            f"error: {outcome}", markup=False, highlight=False, soft_wrap=True
+                        )
+                        continue
+                    m = outcome.meta
+                    verb = "added" if outcome.created else "unchanged (already stored)"
+                    typer.echo(f"{m.id}\t{verb}\t{m.n_chunks} chunks\t{m.title}")
         return failures
 
     if _run(body):
@@ -205,17 +220,8 @@ def ask(
     settings = _settings()
 
     def body() -> None:
-        console = _stderr_console()
-        with (
-            open_service(settings) as service,
-            console.status("retrieving", spinner="dots") as status,
-        ):
-            answer = service.ask(
-                question,
-                collection,
-                on_progress=lambda stage, fraction: status.update(f"{stage} ({fraction:.0%})"),
-                use_cache=not no_cache,
-            )
+        with open_service(settings) as service:
+            answer = service.ask(question, collection, on_progress=StageLines(), use_cache=not no_cache)
         if as_json:
             typer.echo(comparison_json(answer))
         else:
@@ -224,6 +230,20 @@ def ask(
             print_comparison(answer, Console())
 
     _run(body)
+
+
+class StageLines:
+    """Progress for `ask`: one line on stderr per new stage (retrieving, statements, model: …,
+    verifying, done) with the seconds since the start; stdout stays the answer alone."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.last = ""
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if stage != self.last:
+            self.last = stage
+            typer.echo(f"[{time.monotonic() - self.started:6.1f}s] {stage}", err=True)
 
 
 @app.command("eval")
@@ -235,6 +255,12 @@ def eval_(
         Path | None, typer.Option("--cases", help="Cases .jsonl (default: eval/cases/).")
     ] = None,
     backend: Annotated[str | None, typer.Option(help="local, openai, compatible or fake.")] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="rules, per_statement or batch (default: the backend's).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Cases at once (more than 1 needs an openai or compatible backend).")
+    ] = 1,
     limit: Annotated[int | None, typer.Option(help="Only the first N cases.")] = None,
     shared_library: Annotated[
         bool, typer.Option("--shared-library", help="All cases' documents in one collection.")
@@ -262,9 +288,11 @@ def eval_(
             out,
             settings,
             backend=backend,
+            strategy=strategy,
             limit=limit,
             shared_library=shared_library,
             resume=resume,
+            workers=workers,
             progress=sys.stderr.isatty(),
         )
         typer.echo(summary(metrics, out))

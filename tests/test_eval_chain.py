@@ -67,3 +67,37 @@ def test_smoke_cases_on_the_embedded_model(tmp_path: Path) -> None:
     # The smoke cases are answerable two-sided disputes; the small model finds both sides.
     assert metrics["abstention"] == 1.0 and metrics["side_f1"] >= 0.5
     assert "smoke_ferry_fares" in (out / "report.md").read_text()
+
+
+def _without_latency(path: Path) -> list[dict]:
+    rows = _lines(path)
+    for row in rows:
+        row["stats"].pop("latency_s")
+    return rows
+
+
+def test_parallel_workers_give_the_same_predictions_over_the_real_chain(
+    tmp_path: Path, settings: Settings
+) -> None:
+    # Two answerable cases and one unanswerable, each alone and then three at a time.
+    picked = [c for c in CASES if c.answerable][:2] + [c for c in CASES if not c.answerable][:1]
+    path = tmp_path / "cases.jsonl"
+    path.write_text("".join(c.model_dump_json() + "\n" for c in picked), encoding="utf-8")
+    one = eval_command(path, tmp_path / "one", settings, backend="fake", progress=False)
+    many = eval_command(path, tmp_path / "many", settings, backend="fake", workers=3, progress=False)
+    assert _without_latency(tmp_path / "many" / "predictions.jsonl") == _without_latency(
+        tmp_path / "one" / "predictions.jsonl"
+    )
+    assert one.errors == many.errors == 0
+    assert one.model_dump(exclude={"latency_s_median"}) == many.model_dump(exclude={"latency_s_median"})
+
+
+@pytest.mark.parametrize("strategy", ["batch", "rules"])
+def test_each_strategy_runs_through_the_chain(tmp_path: Path, settings: Settings, strategy: str) -> None:
+    out = tmp_path / strategy
+    metrics = eval_command(None, out, settings, backend="fake", strategy=strategy, limit=2, progress=False)
+    predictions = _lines(out / "predictions.jsonl")
+    assert metrics.errors == 0 and metrics.strategy == strategy and metrics.grounding in (None, 1.0)
+    assert json.loads((out / "run.json").read_text())["strategy"] == strategy
+    # The chain reports the statements it considered: the stage diagnostics know what was retrieved.
+    assert all(p.get("candidates") for p in predictions if p["points"])

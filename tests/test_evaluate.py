@@ -6,135 +6,57 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eval_fakes import (
+    ANSWERABLE,
+    ANSWERING,
+    BY_QUESTION,
+    CASES,
+    FAILS,
+    ONE_DOC,
+    ONE_FAILED,
+    PNG,
+    RERUN,
+    FakeService,
+    failing_on,
+    labelled_answer,
+    lines,
+    run,
+)
 
-from service.errors import InputError, ModelError
+from service.errors import InputError
+from service.eval import compare, summary
 from service.eval.cases import Case, default_cases_path, load_cases
-from service.eval.evaluate import SHARED, EvalService, collection_name, eval_command, plan_library, run_eval
-from service.eval.report import compare, summary
-from service.eval.scores import COST_NAMES, SCORE_NAMES
+from service.eval.evaluate import eval_command, run_eval
+from service.eval.scores import COST_NAMES, SCORE_NAMES, STAGE_NAMES
+from service.eval.store import SHARED, EvalService, collection_name, plan_library
 from service.library import IngestResult, Loaded, content_hash
 from service.library.store import COLLECTION_RE
-from service.models import Account, Comparison, DocumentMeta, Point, Quote, Side, Stats
+from service.models import Comparison
 from service.settings import Settings
-
-CASES = load_cases(default_cases_path())
-ANSWERABLE = sum(c.answerable for c in CASES)
-ONE_FAILED = f"{1 - 1 / ANSWERABLE:.3f}"  # side F1 when one answerable case of all fails
-BY_QUESTION = {c.question: c for c in CASES}
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def labelled_answer(case: Case, stored: dict[str, str]) -> Comparison:
-    """The answer the labels describe, citing documents by their store ids (`stored`: text -> id)."""
-    if not case.answerable:
-        return Comparison(question=case.question, abstained=True, reason="no such dispute")
-    texts = case.texts()
-    points = []
-    for p in case.points:
-        accounts = {}
-        for side, account in p.accounts.items():
-            quotes = []
-            for ev in account.evidence:
-                start = texts[ev.doc].index(ev.quote)
-                sid = stored[texts[ev.doc]]
-                quotes.append(
-                    Quote(doc=sid, start=start, end=start + len(ev.quote), text=ev.quote, title="T")
-                )
-            accounts[side] = Account(claim=account.claim, quotes=quotes)
-        kind = "contradiction" if len(accounts) > 1 else "one_side_only"
-        points.append(Point(topic=p.topic, kind=kind, accounts=accounts))
-    return Comparison(
-        question=case.question,
-        sides=[Side(name=s.name, speakers=s.aliases) for s in case.sides],
-        points=points,
-        stats=Stats(llm_calls=3, prompt_tokens=1200, completion_tokens=80),
-    )
-
-
-class FakeService:
-    """Counterpoint's eval surface over an in-memory store; `answer` scripts what `ask` returns."""
-
-    def __init__(self, answer: Callable[[Case, FakeService, str], Comparison] | None = None) -> None:
-        self.answer = answer or (lambda case, svc, col: labelled_answer(case, svc.by_text(col)))
-        self.docs: dict[str, dict[str, str]] = {}  # collection -> {doc id: text}
-        self.asked: list[tuple[str, str]] = []
-        self.dropped: list[str] = []
-        self.settings: list[Settings] = []
-        self.keep_on_drop = False
-
-    def by_text(self, collection: str) -> dict[str, str]:
-        return {t: i for i, t in self.docs.get(collection, {}).items()}
-
-    def ingest(self, loaded: Loaded, collection: str = "default", doc_id: str | None = None) -> IngestResult:
-        assert COLLECTION_RE.match(collection)
-        docs = self.docs.setdefault(collection, {})
-        digest = content_hash(loaded.text)
-        for existing, text in docs.items():  # the real store's dedup by content hash
-            if text == loaded.text:
-                return IngestResult(meta=DocumentMeta(id=existing, content_hash=digest), created=False)
-        assert doc_id and doc_id not in docs
-        docs[doc_id] = loaded.text
-        return IngestResult(
-            meta=DocumentMeta(id=doc_id, content_hash=digest, title=loaded.title), created=True
-        )
-
-    def ask(
-        self, question: str, collection: str = "default", on_progress: Any = None, use_cache: bool = True
-    ) -> Comparison:
-        assert use_cache is False
-        self.asked.append((BY_QUESTION[question].id, collection))
-        if on_progress:
-            on_progress("thinking", 0.5)
-        return self.answer(BY_QUESTION[question], self, collection)
-
-    def drop_collection(self, collection: str) -> None:
-        self.dropped.append(collection)
-        if not self.keep_on_drop:
-            self.docs.pop(collection, None)
-
-    def opener(self) -> Callable[[Settings], Any]:
-        @contextmanager
-        def open_service(settings: Settings) -> Iterator[EvalService]:
-            self.settings.append(settings)
-            yield self
-
-        return open_service
-
-
-def failing_on(case_id: str) -> Callable[[Case, FakeService, str], Comparison]:
-    def answer(case: Case, svc: FakeService, col: str) -> Comparison:
-        if case.id == case_id:
-            raise ModelError("the model server went away")
-        return labelled_answer(case, svc.by_text(col))
-
-    return answer
-
-
-def lines(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
-
-
-def run(svc: FakeService, out: Path, settings: Settings, cases: list[Case] = CASES, **kw: Any) -> Any:
-    return run_eval(cases, out, svc.opener(), settings, progress=kw.pop("progress", False), **kw)
 
 
 # --- a whole run --------------------------------------------------------------------------------
 def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings: Settings) -> None:
     svc, out = FakeService(), tmp_path / "run"
     metrics = run(svc, out, settings)
-    assert metrics.model_dump(include=set(SCORE_NAMES)) == dict.fromkeys(SCORE_NAMES, 1.0)
-    assert metrics.cases == len(CASES) and metrics.errors == 0
+    # The labelled answer: every score 1, but claim own-quotes, which grades the labels' own claims.
+    labelled = set(SCORE_NAMES) - {"claim_own_quotes"}
+    assert metrics.model_dump(include=labelled) == dict.fromkeys(labelled, 1.0)
+    assert metrics.claim_own_quotes is not None and metrics.claim_own_quotes > 0.5
+    assert metrics.model_dump(include=set(STAGE_NAMES)) == dict.fromkeys(STAGE_NAMES, 1.0)
+    assert metrics.cases == len(CASES) and metrics.errors == 0 and metrics.partial == 0
 
     got = lines(out)
     assert [p["id"] for p in got] == [c.id for c in CASES]
     for pred, case in zip(got, CASES, strict=True):
-        assert set(pred) <= {"id", "abstained", "reason", "sides", "points", "stats"}
+        assert set(pred) <= {"id", "abstained", "reason", "sides", "points", "stats", "candidates"}
+        assert {c["doc"] for c in pred.get("candidates", [])} <= set(case.texts())
         assert set(pred["stats"]) == {"latency_s", "llm_calls", "prompt_tokens", "completion_tokens"}
         assert pred["abstained"] is (not case.answerable)
         for point in pred["points"]:
@@ -144,14 +66,22 @@ def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings
                     assert q["title"] == "T" and "url" not in q  # empty source fields are left out
 
     saved = json.loads((out / "metrics.json").read_text())
-    assert set(saved) == {*SCORE_NAMES, *COST_NAMES, "cases", "errors"}
+    assert set(saved) == {
+        *SCORE_NAMES, *STAGE_NAMES, *COST_NAMES, "evidence", "lost", "cases", "errors", "partial", "strategy",
+    }  # fmt: skip
     assert saved["llm_calls_median"] == 3.0 and saved["prompt_tokens_median"] == 1200.0
+    n_evidence = sum(len(a.evidence) for c in CASES for p in c.points for a in p.accounts.values())
+    assert saved["evidence"] == n_evidence and set(saved["lost"].values()) == {0}
+    assert saved["strategy"] == "per_statement"  # the default for the local backend
     assert len((out / "scores.jsonl").read_text().splitlines()) == len(CASES)
     assert (out / "scores.png").read_bytes()[:8] == PNG
 
     report = (out / "report.md").read_text(encoding="utf-8")
-    for heading in ("## Averages", "## Per case", "## Cost per case", "## The 3 worst cases"):
-        assert heading in report
+    for heading in ("Averages", "Per case", "Where evidence was lost", "Cost per case", "The 3 worst cases",
+                    "Definitions"):  # fmt: skip
+        assert f"\n## {heading}\n" in report
+    assert "strategy `per_statement`" in report and "0 failed, 0 partial" in report
+    assert f"| retrieved | 1.000 | {ANSWERABLE} | 0 | not retrieved |" in report
     assert "![per-case scores](scores.png)" in report
     assert all(f"| {c.id} |" in report for c in CASES)
     assert f"| evidence recall | 1.000 | {ANSWERABLE} |" in report  # unanswerable cases are left out
@@ -174,30 +104,31 @@ def test_documents_keep_their_case_ids(tmp_path: Path, settings: Settings) -> No
 
 
 def test_a_failing_case_is_recorded_and_the_run_goes_on(tmp_path: Path, settings: Settings) -> None:
-    svc, out = FakeService(failing_on("velmar_bridge_tolls")), tmp_path / "run"
+    svc, out = FakeService(failing_on(FAILS.id)), tmp_path / "run"
     metrics = run(svc, out, settings)
     got = {p["id"]: p for p in lines(out)}
     assert len(got) == len(CASES)
-    failed = got["velmar_bridge_tolls"]
+    failed = got[FAILS.id]
     assert failed["error"] == "ModelError: the model server went away"
     assert failed["abstained"] is False and failed["sides"] == [] and failed["points"] == []
-    assert all("error" not in p for cid, p in got.items() if cid != "velmar_bridge_tolls")
+    assert all("error" not in p for cid, p in got.items() if cid != FAILS.id)
     assert metrics.errors == 1
     assert metrics.side_f1 == pytest.approx(1 - 1 / ANSWERABLE)  # 0 for the failed case, 1 for the rest
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert "### velmar_bridge_tolls" in report and "ModelError: the model server went away" in report
-    velmar = next(c for c in CASES if c.id == "velmar_bridge_tolls")
-    n_evidence = sum(len(a.evidence) for p in velmar.points for a in p.accounts.values())
+    assert f"### {FAILS.id}" in report and "ModelError: the model server went away" in report
+    n_evidence = sum(len(a.evidence) for p in FAILS.points for a in p.accounts.values())
     assert f"Missed evidence ({n_evidence})" in report  # every labelled quote of that case
+    assert metrics.lost["no_side"] == n_evidence  # a failure reports no candidates: retrieval unknown
+    assert metrics.stage_retrieved == 1.0  # ... so the failed case is left out of that stage
 
 
 def test_report_lists_missed_evidence_and_wrong_attributions(tmp_path: Path, settings: Settings) -> None:
     def swapped(case: Case, svc: FakeService, col: str) -> Comparison:
         answer = labelled_answer(case, svc.by_text(col))
-        if case.id == "smoke_ferry_fares":
+        if case.id == ONE_DOC.id:  # every side's accounts move to the next side in the point
             for point in answer.points:
-                a, b = list(point.accounts)
-                point.accounts = {a: point.accounts[b], b: point.accounts[a]}
+                keys = list(point.accounts)
+                point.accounts = {k: point.accounts[keys[i - 1]] for i, k in enumerate(keys)}
         return answer
 
     out = tmp_path / "run"
@@ -205,15 +136,11 @@ def test_report_lists_missed_evidence_and_wrong_attributions(tmp_path: Path, set
     assert metrics.attribution is not None and metrics.attribution < 1.0
     report = (out / "report.md").read_text(encoding="utf-8")
     worst = report.split("## The 3 worst cases")[1]
-    assert "### smoke_ferry_fares" in worst
-    assert (
-        "under **Port Wellick Harbour Authority** (Fuel costs as the reason for the rise; `wellick_ferry`)"
-        in worst
-    )
-    assert (
-        "placed under **Wellick Commuters' Association**, labelled under **Port Wellick Harbour Authority**"
-        in worst
-    )
+    assert f"### {ONE_DOC.id}" in worst
+    first, (a, b) = ONE_DOC.points[0], list(ONE_DOC.points[0].accounts)
+    doc = first.accounts[a].evidence[0].doc
+    assert f"under **{a}** ({first.topic}; `{doc}`, under the wrong side)" in worst
+    assert f"placed under **{a}**, labelled under **{b}**" in worst
 
 
 def test_limit_runs_the_first_cases_only(tmp_path: Path, settings: Settings) -> None:
@@ -237,19 +164,19 @@ def test_progress_bar_goes_to_stderr(
 # --- resume ---------------------------------------------------------------------------------------
 def test_resume_skips_finished_cases_and_reruns_failed_ones(tmp_path: Path, settings: Settings) -> None:
     out = tmp_path / "run"
-    run(FakeService(failing_on("kesterly_water_wells")), out, settings)
+    run(FakeService(failing_on(RERUN.id)), out, settings)
     before = (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
 
     again = FakeService()
     metrics = run(again, out, settings, resume=True)
-    assert again.asked == [("kesterly_water_wells", "eval-kesterly_water_wells")]
+    assert again.asked == [(RERUN.id, f"eval-{RERUN.id}")]
     after = lines(out)
     assert sorted(p["id"] for p in after) == sorted(c.id for c in CASES)  # still one line per case
     assert all("error" not in p for p in after)
     # Finished lines are kept exactly as written; the re-run case is appended.
-    kept = [x for x in before if '"kesterly_water_wells"' not in x]
+    kept = [x for x in before if f'"{RERUN.id}"' not in x]
     assert (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()[: len(kept)] == kept
-    assert after[-1]["id"] == "kesterly_water_wells"
+    assert after[-1]["id"] == RERUN.id
     assert metrics.errors == 0 and metrics.evidence_recall == 1.0
 
 
@@ -339,7 +266,7 @@ def test_clashing_ids_in_a_shared_library_are_stored_apart_and_mapped_back(
 
 
 def test_a_store_dedup_to_another_id_is_mapped_and_noted(tmp_path: Path, settings: Settings) -> None:
-    case = next(c for c in CASES if c.id == "smoke_ferry_fares")  # one document
+    case = ONE_DOC
     svc = FakeService()
     svc.keep_on_drop = True  # the store already holds the text under another id
     svc.docs[f"eval-{case.id}"] = {"old-copy": case.documents[0].text}
@@ -362,10 +289,12 @@ def test_a_document_repeated_inside_a_case_is_noted(tmp_path: Path, settings: Se
 def test_ingest_failure_fails_only_that_case(tmp_path: Path, settings: Settings) -> None:
     svc = FakeService()
     real_ingest = svc.ingest
+    owner = ANSWERING[1]  # document ids are unique across the cases: the store id is the doc id
+    bad = owner.documents[0].id
 
     def ingest(loaded: Loaded, collection: str = "default", doc_id: str | None = None) -> IngestResult:
-        if doc_id == "dunmere_library":
-            raise InputError("dunmere_library: no text to index")
+        if doc_id == bad:
+            raise InputError(f"{bad}: no text to index")
         return real_ingest(loaded, collection, doc_id)
 
     svc.ingest = ingest  # type: ignore[method-assign]
@@ -373,8 +302,8 @@ def test_ingest_failure_fails_only_that_case(tmp_path: Path, settings: Settings)
         out = tmp_path / f"run-{shared}"
         metrics = run(svc, out, settings, shared_library=shared)
         errors = {p["id"]: p.get("error") for p in lines(out) if p.get("error")}
-        why = "ingest of 'dunmere_library' failed: InputError: dunmere_library: no text to index"
-        assert errors == {"smoke_library_sundays": why}
+        why = f"ingest of {bad!r} failed: InputError: {bad}: no text to index"
+        assert errors == {owner.id: why}
         assert metrics.errors == 1
 
 
@@ -438,12 +367,12 @@ def test_server_mode_uses_eval_collections_and_drops_them(tmp_path: Path, server
 def test_compare_shows_which_scores_moved(tmp_path: Path, settings: Settings) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     run(FakeService(), a, settings)
-    run(FakeService(failing_on("oskavia_mask_return")), b, settings)
+    run(FakeService(failing_on(FAILS.id)), b, settings)
     text = compare(a, b)
     drop = f"{1 / ANSWERABLE:.3f}"
     assert re.search(rf"side_f1\s+1\.000 → {re.escape(ONE_FAILED)} \(-{re.escape(drop)}\)", text)
     assert "grounding" in text.split("unchanged:")[1].splitlines()[0]  # no defined quote was ungrounded
-    block = text.split("oskavia_mask_return:")[1]
+    block = text.split(f"{FAILS.id}:")[1]
     assert "evidence_recall 1.000 → 0.000 (-1.000)" in block
     assert "grounding 1.000 → –" in block  # defined in A, undefined in B
     assert "now fails: ModelError: the model server went away" in block
@@ -454,9 +383,11 @@ def test_compare_shows_which_scores_moved(tmp_path: Path, settings: Settings) ->
 
 def test_summary_for_the_terminal(tmp_path: Path, settings: Settings) -> None:
     out = tmp_path / "run"
-    metrics = run(FakeService(failing_on("oskavia_mask_return")), out, settings)
+    metrics = run(FakeService(failing_on(FAILS.id)), out, settings)
     text = summary(metrics, out)
-    assert f"side F1          {ONE_FAILED}" in text
+    assert re.search(rf"^side F1 +{re.escape(ONE_FAILED)}$", text, re.MULTILINE)
+    assert re.search(r"^claim fidelity +1\.000$", text, re.MULTILINE)
+    assert "evidence kept: retrieved 1.000 > placed " in text
     assert f"{len(CASES)} cases, 1 failed" in text and f"report: {out / 'report.md'}" in text
 
 
@@ -473,8 +404,13 @@ def good_line() -> str:
 def bad_quote() -> str:
     case = json.loads(good_line())
     case["id"] = "bad"
-    case["points"][0]["accounts"]["Port Wellick Harbour Authority"]["evidence"][0]["quote"] = "Fuel went up"
+    side = next(iter(case["points"][0]["accounts"]))
+    case["points"][0]["accounts"][side]["evidence"][0]["quote"] = "words that are in no document"
     return json.dumps(case)
+
+
+FIRST = json.loads(good_line())
+FIRST_SIDE = re.escape(next(iter(FIRST["points"][0]["accounts"])))
 
 
 @pytest.mark.parametrize(
@@ -484,8 +420,8 @@ def bad_quote() -> str:
         (json.dumps({"id": "x", "question": "q", "answerable": False, "sides": [], "points": []}),
          r":2 \(x\): missing key 'documents'"),
         (bad_quote(),
-         r":2 \(bad\): points\[0\]\['Port Wellick Harbour Authority'\]: quote is not an exact substring"),
-        (good_line(), r":2 \(smoke_ferry_fares\): case id 'smoke_ferry_fares' already used at .*:1"),
+         rf":2 \(bad\): points\[0\]\['{FIRST_SIDE}'\]: quote is not an exact substring"),
+        (good_line(), rf":2 \({FIRST['id']}\): case id '{FIRST['id']}' already used at .*:1"),
         (json.dumps({**json.loads(good_line()), "id": "y", "notes": "x"}), r"unknown key 'notes'"),
     ],
 )  # fmt: skip
@@ -505,7 +441,7 @@ def test_cases_from_a_directory_or_nothing(tmp_path: Path) -> None:
 
 
 def test_collection_names_are_valid_and_distinct() -> None:
-    assert collection_name("smoke_ferry_fares") == "eval-smoke_ferry_fares"
+    assert collection_name("a_plain-id") == "eval-a_plain-id"
     odd = [collection_name(x) for x in ("a b", "a/b", "a" * 80, "a" * 81, "é")]
     assert all(COLLECTION_RE.match(n) for n in odd)
     assert len(set(odd)) == len(odd)

@@ -51,7 +51,10 @@ def make_case(points: list[dict[str, Any]] | None = None, **extra: Any) -> Case:
             {
                 "topic": f"p{i}",
                 "accounts": {
-                    side: {"claim": "c", "evidence": [{"doc": "d1", "quote": q} for q in quotes]}
+                    side: {
+                        "claim": "; ".join(quotes),
+                        "evidence": [{"doc": "d1", "quote": q} for q in quotes],
+                    }
                     for side, quotes in accounts.items()
                 },
             }
@@ -69,12 +72,16 @@ def quote(text: str, doc: str = "d1", shift: int = 0) -> dict[str, Any]:
     return {"doc": doc, "start": start, "end": start + len(text), "text": text}
 
 
+Quotes = list[dict[str, Any]]
+
+
 def predict(
-    points: list[dict[str, list[dict[str, Any]]]],
+    points: list[dict[str, Quotes | tuple[str, Quotes]]],
     sides: list[str | tuple[str, list[str]]] = ("Mayor", "Union"),
     **extra: Any,
 ) -> Prediction:
-    """A prediction: `points` maps account keys to quotes; sides are names or (name, speakers)."""
+    """A prediction: `points` maps account keys to quotes, or to (claim, quotes) (the claim is "c"
+    otherwise: no content word, so the claim scores leave it out); sides are names or (name, speakers)."""
     side_list = [
         {"name": s, "speakers": []} if isinstance(s, str) else {"name": s[0], "speakers": s[1]} for s in sides
     ]
@@ -84,7 +91,7 @@ def predict(
             "abstained": False,
             "sides": side_list,
             "points": [
-                {"topic": f"t{i}", "accounts": {k: {"claim": "c", "quotes": qs} for k, qs in p.items()}}
+                {"topic": f"t{i}", "accounts": {k: _account(v) for k, v in p.items()}}
                 for i, p in enumerate(points)
             ],
             "stats": {"latency_s": 1.0, "llm_calls": 2, "prompt_tokens": 100, "completion_tokens": 10},
@@ -93,14 +100,21 @@ def predict(
     )
 
 
+def _account(value: Quotes | tuple[str, Quotes]) -> dict[str, Any]:
+    claim, quotes = value if isinstance(value, tuple) else ("c", value)
+    return {"claim": claim, "quotes": quotes}
+
+
 def perfect() -> Prediction:
+    # "low" has no stem (under 4 letters): that claim is left out of both claim scores.
     return predict(
         [
-            {"Mayor": [quote("the bridge is safe")], "Union": [quote("the bridge is unsafe")]},
-            {"Mayor": [quote("costs are low")], "Union": [quote("costs are high")]},
-            {"Mayor": [quote("the vote was fair")]},
+            {"Mayor": ("bridge safe", [quote("the bridge is safe")]),
+             "Union": ("bridge unsafe", [quote("the bridge is unsafe")])},
+            {"Mayor": ("low", [quote("costs are low")]), "Union": ("costs high", [quote("costs are high")])},
+            {"Mayor": ("fair vote", [quote("the vote was fair")])},
         ]
-    )
+    )  # fmt: skip
 
 
 # --- whole answers --------------------------------------------------------------------------------
@@ -208,7 +222,7 @@ def test_fold_handles_case_and_whitespace() -> None:
     ("predicted", "expected"),
     [
         ("Mayor", True),  # equal
-        ("the mayor of Brennick", True),  # contains the labelled name
+        ("the mayor of Oldwick-upon-Sea", True),  # contains the labelled name
         ("Mayo", True),  # contained in "Mayor": the rule is plain containment
         ("Major", False),
         ("own hall", True),  # contained in an alias
@@ -396,6 +410,83 @@ def test_alignment_undefined_without_two_sided_points() -> None:
     assert align([{"Mayor": [SAFE], "Union": [HIGH]}], case) is None
     abstained = score_case(case, predict([], sides=[], abstained=True))
     assert abstained.point_alignment is None and abstained.evidence_recall == 0.0
+
+
+# --- claim scores ---------------------------------------------------------------------------------
+# Stems of the quotes: SAFE {bridg, safe}, UNSAFE {bridg, unsaf}, LOW {costs}, HIGH {costs, high},
+# FAIR {vote, fair}. The labelled claims here are their quotes' words (see make_case).
+def claims(points: list[dict[str, Any]], **kw: Any) -> tuple[float | None, float | None]:
+    """Claim own-quotes and claim fidelity of a prediction whose accounts are (claim, quotes)."""
+    scores = score_case(kw.pop("case", None) or make_case(), predict(points, **kw))
+    return scores.claim_own_quotes, scores.claim_fidelity
+
+
+def test_a_claim_restating_the_other_sides_accusation_scores_zero() -> None:
+    # Mayor: {union, bridg, unsaf} ("says" is a stop word): 1/3 of it in its own quote, 2/3 in the union's.
+    own, fidelity = claims(
+        [{"Mayor": ("the union says the bridge is unsafe", [SAFE]), "Union": ("bridge unsafe", [UNSAFE])}]
+    )
+    assert own == pytest.approx((0 + 1) / 2)
+    assert fidelity == pytest.approx((0 + 1) / 2)  # against the labelled claims: the same verdicts
+
+
+def test_a_claim_tie_counts_one_half() -> None:
+    own, _ = claims([{"Mayor": ("bridge", [SAFE]), "Union": ("bridge unsafe", [UNSAFE])}])
+    assert own == pytest.approx((0.5 + 1) / 2)
+
+
+def test_claims_without_stems_in_either_are_left_out() -> None:
+    no_stem = [{"Mayor": ("it is so", [SAFE]), "Union": ("weather report", [UNSAFE])}]
+    assert claims(no_stem) == (None, None)
+    one_claim = [{"Mayor": ("bridge safe", [SAFE]), "Union": ("", [UNSAFE])}]
+    assert claims(one_claim) == (None, None)  # a point needs two non-empty claims
+
+
+def test_own_quotes_counts_every_other_accounts_quotes_and_needs_no_labels() -> None:
+    # Mayor {costs}: 1 in its own, 0 in the union's, 1 in the claimless council's: a tie (0.5).
+    # Union {bridg}: 1 in its own, 0 in the others': 1. Council has no claim and is not scored.
+    point = {"Mayor": ("costs", [LOW]), "Union": ("bridge", [UNSAFE]), "Council": ("", [HIGH])}
+    own, _ = claims([point], sides=["Mayor", "Union", "Council"])
+    assert own == pytest.approx(0.75)
+    unanswerable = make_case(points=[], answerable=False, n_sides=0)
+    assert claims([point], case=unanswerable) == (pytest.approx(0.75), None)
+
+
+def test_claim_scores_pool_claims_not_points() -> None:
+    three = {
+        "Mayor": ("bridge safe", [SAFE]),  # 1 vs 1/2 and 0: 1
+        "Union": ("bridge safe", [UNSAFE]),  # 1/2 vs 1 and 0: 0
+        "Council": ("costs high", [HIGH]),  # 1 vs 0 and 0: 1
+    }
+    two = {"Mayor": ("vote fair", [FAIR]), "Union": ("vote fair", [LOW])}  # 1, then 0
+    own, _ = claims([three, two], sides=["Mayor", "Union", "Council"])
+    assert own == pytest.approx(3 / 5)  # not the mean of the points' shares, (2/3 + 1/2) / 2
+
+
+def test_fidelity_reads_the_labelled_claims_not_the_quotes() -> None:
+    # Quotes swapped, claims right: each claim reads closer to the other side's quotes (own-quotes 0)
+    # but to its own side's labelled claim (fidelity 1).
+    assert claims([{"Mayor": ("bridge safe", [UNSAFE]), "Union": ("bridge unsafe", [SAFE])}]) == (0.0, 1.0)
+
+
+def test_fidelity_needs_a_labelled_point_making_up_half() -> None:
+    big = [{"Mayor": ("bridge safe", [SAFE, LOW, FAIR]), "Union": ("bridge unsafe", [UNSAFE, HIGH])}]
+    assert claims(big) == (1.0, None)  # each labelled point is 2 of its 5 labelled quotes
+
+
+def test_fidelity_averages_a_claim_over_two_half_points() -> None:
+    # Safety and costs are 2 of 4 quotes each. Mayor {safe, costs}: safety 1/2 vs 0 -> 1, costs 1/2 vs
+    # 1/2 -> 0.5: mean 0.75. Union {bridg, costs}: safety 1/2 vs 1/2, costs 1/2 vs 1/2: 0.5.
+    point = {"Mayor": ("safe costs", [SAFE, LOW]), "Union": ("bridge costs", [UNSAFE, HIGH])}
+    _, fidelity = claims([point])
+    assert fidelity == pytest.approx((0.75 + 0.5) / 2)
+
+
+def test_fidelity_needs_labelled_claims_of_two_sides_and_a_matched_side() -> None:
+    one_sided = [{"Mayor": ("fair vote", [FAIR]), "Union": ("bridge unsafe", [])}]
+    assert claims(one_sided)[1] is None  # the vote point has the mayor's labelled claim only
+    unmatched = [{"Mayor": ("bridge safe", [SAFE]), "Police": ("bridge unsafe", [UNSAFE])}]
+    assert claims(unmatched, sides=["Mayor", "Police"]) == (1.0, 1.0)  # Police is left out of fidelity
 
 
 # --- averages -------------------------------------------------------------------------------------

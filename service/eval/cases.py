@@ -119,8 +119,19 @@ class PredStats(Open):
     completion_tokens: int = 0
 
 
+class PredCandidate(Open):
+    """A sentence the chain considered (an extra field the eval runner writes, for stage diagnostics)."""
+
+    doc: str
+    start: int
+    end: int
+
+
 class Prediction(Open):
-    """One line of predictions.jsonl; `error` marks a case that failed (not abstained, no sides)."""
+    """One line of predictions.jsonl; `error` marks a case that failed (not abstained, no sides).
+
+    Extra fields the runner writes: `candidates` (None when unknown: the stage diagnostics then leave
+    retrieval out), `partial` (the answer lost part of its model work) and `notes` (what, in words)."""
 
     id: str
     abstained: bool = False
@@ -128,6 +139,9 @@ class Prediction(Open):
     points: list[PredPoint] = Field(default_factory=list)
     stats: PredStats = Field(default_factory=PredStats)
     error: str | None = None
+    candidates: list[PredCandidate] | None = None
+    partial: bool = False
+    notes: list[str] = Field(default_factory=list)
 
 
 def fold(name: str) -> str:

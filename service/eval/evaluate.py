@@ -2,137 +2,43 @@
 
 Eval never touches the user's library: with the embedded store it works in `OUT/store`; with a
 Chroma server it uses collections named `eval-...` and drops them when done.
+
+With `workers` > 1 the cases run on that many threads over one service: each case has its own
+collection (the shared library is stored before any case starts), and the lines are written in case
+order whatever order the cases finish in. Only backends whose server takes parallel requests may
+use more than one worker (see `check_workers`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, get_args
+from typing import Any, get_args
 
 from ..errors import InputError
-from ..library import IngestResult, Loaded, content_hash
 from ..models import Comparison
-from ..settings import BackendName, Settings
+from ..settings import BackendName, Settings, Strategy
 from .cases import Case, Prediction, default_cases_path, load_cases, read_predictions
 from .scores import CaseScores, Metrics, aggregate, score_case
+from .store import (
+    SHARED,
+    EvalService,
+    Library,
+    OpenService,
+    collection_name,
+    describe_error,
+    ingest_planned,
+    plan_library,
+)
 
 PREDICTIONS, SCORES, METRICS, RUN = "predictions.jsonl", "scores.jsonl", "metrics.json", "run.json"
-PREFIX = "eval-"
-SHARED = "eval-shared"
-ProgressFn = Callable[[str, float], None]
-
-
-class EvalService(Protocol):
-    """What the runner needs from `Counterpoint` (tests pass fakes)."""
-
-    def ingest(self, loaded: Loaded, collection: str = ..., doc_id: str | None = ...) -> IngestResult: ...
-
-    def ask(
-        self,
-        question: str,
-        collection: str = ...,
-        on_progress: ProgressFn | None = ...,
-        use_cache: bool = ...,
-    ) -> Comparison: ...
-
-    def drop_collection(self, collection: str) -> None: ...
-
-
-OpenService = Callable[[Settings], AbstractContextManager[EvalService]]
-
-
-# --- cases --------------------------------------------------------------------------------------
-def collection_name(case_id: str) -> str:
-    """`eval-<case id>`, made a valid collection name; altered ids get a hash so they stay distinct."""
-    clean = re.sub(r"[^A-Za-z0-9_-]", "-", case_id)
-    if clean == case_id and len(PREFIX) + len(clean) <= 63:
-        return PREFIX + clean
-    return f"{PREFIX}{clean[:48]}-{content_hash(case_id)[:8]}"
-
-
-# --- where each document is stored --------------------------------------------------------------
-@dataclass
-class Library:
-    """The planned store ids of the cases' documents, mirroring the store's dedup by content hash."""
-
-    texts: dict[str, str] = field(default_factory=dict)  # store id -> text
-    owners: dict[str, dict[str, str]] = field(default_factory=dict)  # case id -> {store id: doc id}
-    notes: dict[str, list[str]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)  # case id -> why its documents failed
-
-    def name_for(self, case: Case, store_id: str) -> str:
-        """The id a prediction uses: the case's own doc id, else the library id (prefixed on a clash)."""
-        own = self.owners.get(case.id, {})
-        if store_id in own:
-            return own[store_id]
-        return f"shared:{store_id}" if store_id in case.texts() else store_id
-
-    def extra_texts(self, case: Case) -> dict[str, str]:
-        """Texts of the library documents that are not the case's own, under their prediction ids."""
-        own = self.owners.get(case.id, {})
-        return {self.name_for(case, sid): t for sid, t in self.texts.items() if sid not in own}
-
-
-def plan_library(cases: Sequence[Case]) -> Library:
-    """Store ids for every document: its own id, the first copy's id for repeated text, or a derived id
-    when another document already holds that id with other text."""
-    lib = Library()
-    by_hash: dict[str, str] = {}
-    for case in cases:
-        own = lib.owners.setdefault(case.id, {})
-        for doc in case.documents:
-            digest = content_hash(doc.text)
-            sid = by_hash.get(digest)
-            if sid is None:
-                sid = doc.id if doc.id not in lib.texts else f"{doc.id}.{digest[:8]}"
-                by_hash[digest] = sid
-                lib.texts[sid] = doc.text
-            if sid in own:
-                lib.notes.setdefault(case.id, []).append(
-                    f"document {doc.id!r} has the same text as {own[sid]!r}: quotes cite {own[sid]!r}"
-                )
-                continue
-            own[sid] = doc.id
-    return lib
-
-
-def _ingest(service: EvalService, lib: Library, cases: Sequence[Case], collection: str) -> None:
-    """Store each planned document once; a failure marks every case that owns the document."""
-    stored: set[str] = set()
-    for case in cases:
-        by_doc = {d.id: d for d in case.documents}
-        for sid, doc_id in list(lib.owners[case.id].items()):
-            if sid in stored or case.id in lib.errors:
-                continue
-            doc = by_doc[doc_id]
-            try:
-                got = service.ingest(
-                    Loaded(text=doc.text, source=doc.source, title=doc.title), collection, doc_id=sid
-                )
-            except Exception as exc:  # recorded on the cases that need the document; the run goes on
-                for cid, own in lib.owners.items():
-                    if sid in own:
-                        lib.errors.setdefault(cid, f"ingest of {own[sid]!r} failed: {_describe(exc)}")
-                continue
-            stored.add(sid)
-            if got.meta.id != sid:  # the store deduplicated against something the plan did not know
-                for cid, own in lib.owners.items():
-                    if sid in own:
-                        own[got.meta.id] = own.pop(sid)
-                        lib.notes.setdefault(cid, []).append(
-                            f"document {own[got.meta.id]!r} was stored as {got.meta.id!r} (same text)"
-                        )
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+RESUME_KEYS = ("backend", "model", "shared_library", "strategy")
+Update = Callable[[str, bool], None]
 
 
 # --- predictions --------------------------------------------------------------------------------
@@ -172,8 +78,14 @@ def prediction_line(case: Case, comparison: Comparison, lib: Library, latency_s:
         "prompt_tokens": st.prompt_tokens,
         "completion_tokens": st.completion_tokens,
     }
-    if lib.notes.get(case.id):
-        line["notes"] = lib.notes[case.id]
+    if comparison.partial:
+        line["partial"] = True
+    if notes := [*lib.notes.get(case.id, []), *comparison.notes]:
+        line["notes"] = notes
+    if comparison.candidates:  # none reported: retrieval is unknown to the stage diagnostics
+        line["candidates"] = [
+            {"doc": lib.name_for(case, c.doc), "start": c.start, "end": c.end} for c in comparison.candidates
+        ]
     return line
 
 
@@ -205,8 +117,8 @@ def _start(out: Path, run: dict[str, Any], resume: bool) -> dict[str, Prediction
         return {}
     if (out / RUN).exists():
         before = json.loads((out / RUN).read_text(encoding="utf-8"))
-        for key in ("backend", "model", "shared_library"):
-            if before.get(key) != run[key]:
+        for key in RESUME_KEYS:
+            if key in before and before[key] != run[key]:
                 raise InputError(
                     f"cannot resume {out}: it ran with {key}={before.get(key)!r}, this run has {run[key]!r}"
                 )
@@ -216,7 +128,7 @@ def _start(out: Path, run: dict[str, Any], resume: bool) -> dict[str, Prediction
 
 
 @contextmanager
-def _bar(enabled: bool, total: int) -> Iterator[Callable[[str, bool], None]]:
+def _bar(enabled: bool, total: int) -> Iterator[Update]:
     """A rich progress bar on stderr; yields `update(description, advance)`."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -232,12 +144,25 @@ def _bar(enabled: bool, total: int) -> Iterator[Callable[[str, bool], None]]:
 
 
 # --- the run ------------------------------------------------------------------------------------
+def check_workers(workers: int, backend: str) -> None:
+    """Refuse a worker count the backend cannot serve: the embedded model takes one request at a time."""
+    if workers < 1:
+        raise InputError("--workers must be at least 1")
+    if workers > 1 and backend == "local":
+        raise InputError(
+            f"--workers {workers} needs a model server that answers requests in parallel (backend openai "
+            "or compatible); the embedded model answers one request at a time on this machine's cores, "
+            "so more workers would only queue behind it and inflate every case's latency. "
+            "Use --workers 1 (the default) with the local backend."
+        )
+
+
 def _run_case(
     service: EvalService,
     case: Case,
     shared: Library | None,
     remote: bool,
-    update: Callable[[str, bool], None],
+    update: Update,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     collection = SHARED if shared is not None else collection_name(case.id)
@@ -246,7 +171,7 @@ def _run_case(
             lib = plan_library([case])
             update(f"{case.id}: storing documents", False)
             service.drop_collection(collection)
-            _ingest(service, lib, [case], collection)
+            ingest_planned(service, lib, [case], collection)
         else:
             lib = shared
         if case.id in lib.errors:
@@ -260,10 +185,44 @@ def _run_case(
         )
         return prediction_line(case, comparison, lib, time.perf_counter() - asked)
     except Exception as exc:  # one failing case must not stop the run; the error goes in its line
-        return failed_line(case, _describe(exc), time.perf_counter() - started)
+        return failed_line(case, describe_error(exc), time.perf_counter() - started)
     finally:
         if remote and shared is None:
             service.drop_collection(collection)
+
+
+def _run_cases(
+    todo: Sequence[Case],
+    run_one: Callable[[Case], dict[str, Any]],
+    write: Callable[[Case, dict[str, Any]], None],
+    workers: int,
+) -> None:
+    """Run every case, `workers` at a time; `write` gets the lines in case order, in this thread.
+
+    On an interruption the cases not started are cancelled, the running ones finish (the service
+    stays open under them) and every finished line is written, so --resume skips them."""
+    if workers == 1:
+        for case in todo:
+            write(case, run_one(case))
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval")
+    futures = [pool.submit(run_one, case) for case in todo]
+    written = 0
+    try:
+        for case, future in zip(todo, futures, strict=True):
+            write(case, future.result())
+            written += 1
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        try:
+            pool.shutdown(wait=True)
+        finally:
+            for case, future in zip(todo[written:], futures[written:], strict=True):
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    write(case, future.result())
+        raise
+    pool.shutdown()
 
 
 def run_eval(
@@ -277,17 +236,21 @@ def run_eval(
     resume: bool = False,
     progress: bool = True,
     source: str = "",
+    workers: int = 1,
 ) -> Metrics:
     """Ask every case's question over its documents, write the results to `out`, return the metrics."""
     if limit is not None and limit < 1:
         raise InputError("--limit must be at least 1")
+    backend = settings.resolved_backend
+    check_workers(workers, backend)
     selected = list(cases[:limit] if limit is not None else cases)
     remote = bool(settings.chroma_host)
-    backend = settings.resolved_backend
     run = {
         "source": source,
         "backend": backend,
         "model": settings.model or (settings.local_model if backend == "local" else ""),
+        "strategy": settings.resolved_strategy,
+        "workers": workers,
         "shared_library": shared_library,
         "store": f"chroma server {settings.chroma_host}" if remote else str(out / "store"),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -304,17 +267,23 @@ def run_eval(
             _bar(progress, len(todo)) as update,
             (out / PREDICTIONS).open("a", encoding="utf-8") as sink,
         ):
+
+            def run_one(case: Case) -> dict[str, Any]:
+                line = _run_case(service, case, library, remote, update)
+                update(case.id, True)
+                return line
+
+            def write(case: Case, line: dict[str, Any]) -> None:
+                sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+                sink.flush()  # a line per finished case survives an interruption
+                done[case.id] = Prediction.model_validate(line)
+
             if library is not None:
                 update("storing the shared library", False)
                 service.drop_collection(SHARED)
-                _ingest(service, library, selected, SHARED)
+                ingest_planned(service, library, selected, SHARED)
             try:
-                for case in todo:
-                    line = _run_case(service, case, library, remote, update)
-                    sink.write(json.dumps(line, ensure_ascii=False) + "\n")
-                    sink.flush()  # a line per finished case survives an interruption
-                    done[case.id] = Prediction.model_validate(line)
-                    update(case.id, True)
+                _run_cases(todo, run_one, write, workers)
                 update("done", False)
             finally:
                 if remote and library is not None:
@@ -336,7 +305,7 @@ def finish(
     rows: list[CaseScores] = [
         score_case(c, predictions[c.id], library.extra_texts(c) if library else None) for c in scored
     ]
-    metrics = aggregate(rows)
+    metrics = aggregate(rows).model_copy(update={"strategy": run.get("strategy", "")})
     _write_text(out / SCORES, _jsonl([r.model_dump() for r in rows]))
     _write_text(out / METRICS, json.dumps(metrics.model_dump(), indent=2) + "\n")
     unscored = sorted(set(predictions) - {c.id for c in cases})
@@ -351,19 +320,23 @@ def eval_command(
     settings: Settings,
     *,
     backend: str | None = None,
+    strategy: str | None = None,
     limit: int | None = None,
     shared_library: bool = False,
     resume: bool = False,
+    workers: int = 1,
     progress: bool = True,
     open_service: OpenService | None = None,
 ) -> Metrics:
-    """`counterpoint eval`: load the cases (default: the project's own), apply --backend, run."""
+    """`counterpoint eval`: load the cases (default: the project's own), apply the options, run."""
     path = cases or default_cases_path()
     loaded = load_cases(path)
     if backend is not None and backend not in get_args(BackendName):
         raise InputError(f"unknown backend {backend!r}; use one of {', '.join(get_args(BackendName))}")
-    if backend is not None:
-        settings = settings.model_copy(update={"backend": backend})
+    if strategy is not None and strategy not in get_args(Strategy):
+        raise InputError(f"unknown strategy {strategy!r}; use one of {', '.join(get_args(Strategy))}")
+    update = {"backend": backend, "strategy": strategy}
+    settings = settings.model_copy(update={k: v for k, v in update.items() if v is not None})
     if open_service is None:
         from ..core import open_service as real
 
@@ -378,4 +351,5 @@ def eval_command(
         resume=resume,
         progress=progress,
         source=str(path),
+        workers=workers,
     )

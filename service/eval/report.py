@@ -1,22 +1,18 @@
-"""The eval report (Markdown), the per-case score plot (PNG) and the comparison of two runs."""
+"""The eval report (Markdown), the per-case score plot (PNG) and the summary for the terminal."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from ..errors import InputError
-from .scores import COST_NAMES, SCORE_NAMES, Case, CaseScores, Metrics
+from .cases import Case
+from .scores import LOSSES, SCORE_NAMES, STAGE_NAMES, CaseScores, Metrics
 
 PLOT = "scores.png"
 WORST = 3
 SHOWN = 8  # missed quotes / misattributions listed per worst case
 EXCERPT = 160
-MOVED = 1e-9
 
 LABELS = {
     "side_f1": "side F1",
@@ -25,8 +21,38 @@ LABELS = {
     "quote_precision": "quote precision",
     "grounding": "grounding",
     "point_alignment": "point alignment",
+    "claim_own_quotes": "claim own-quotes",
+    "claim_fidelity": "claim fidelity",
     "abstention": "abstention",
+    "stage_retrieved": "retrieved",
+    "stage_placed": "placed",
+    "stage_attributed": "attributed",
+    "stage_lined_up": "lined up",
 }
+STAGE_LOSS = dict(zip(STAGE_NAMES, LOSSES, strict=True))  # each stage and the loss counted there
+DEFINITIONS = """\
+**Claim own-quotes** and **claim fidelity** are the claim scores of FORMAT.md: a claim reads closer to its
+own side (its quotes in the point, or its labelled claim) than to every other side's, by the share of its
+content-word stems found there (a tie counts 0.5). With two labelled points making up half a predicted
+point each, a claim's fidelity is its mean over the two.
+
+**Where evidence was lost.** Each labelled evidence quote is checked in order, and counted lost at the
+first check it fails:
+1. *retrieved*: a candidate statement of the chain (the prediction's `candidates`) or a predicted quote
+   overlaps it (same document, spans intersect). A case whose prediction has no `candidates` (an older
+   run, a failure, an abstention before retrieval) is left out of this stage; its evidence goes on to
+   the next check;
+2. *placed*: some predicted quote overlaps it, under any side (else: *placed under no side*);
+3. *attributed*: a predicted quote under the matched side overlaps it, as evidence recall counts (else:
+   *under the wrong side*);
+4. *lined up*: for evidence of a labelled point with two or more sides, a predicted point holds it under
+   the matched side together with a matched quote of another side of that labelled point, and that
+   labelled point makes up at least half of the predicted point, as in point alignment (else: *not lined
+   up*). Evidence of a one-sided point passes once attributed.
+
+A stage's recall is the share of a case's evidence that passed that check and every check before it,
+averaged over the cases where it is defined, so *attributed* equals evidence recall. An answerable case
+that abstained placed nothing. The losses are counts of evidence quotes, summed over cases."""
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -97,9 +123,33 @@ def _per_case(rows: Sequence[CaseScores]) -> list[str]:
     head = "| case | answerable | abstained | " + " | ".join(LABELS[n] for n in SCORE_NAMES) + " |"
     lines = [head, "|---|---|---|" + "---:|" * len(SCORE_NAMES)]
     for r in rows:
-        state = "error" if r.error else ("yes" if r.abstained else "no")
+        state = "error" if r.error else ("yes" if r.abstained else "no") + (", partial" if r.partial else "")
         cells = " | ".join(_num(v, 2) for v in r.values().values())
         lines.append(f"| {_cell(r.id)} | {'yes' if r.answerable else 'no'} | {state} | {cells} |")
+    return lines
+
+
+def _stages(rows: Sequence[CaseScores], metrics: Metrics) -> list[str]:
+    lines = [
+        f"Of {metrics.evidence} labelled evidence quotes: the share that survives each stage (cumulative, "
+        "averaged over cases) and how many were lost there. Definitions at the end.",
+        "",
+        "| stage | recall | cases counted | lost here | lost as |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, loss in STAGE_LOSS.items():
+        counted = sum(1 for r in rows if r.stages()[name] is not None)
+        recall, lost = _num(getattr(metrics, name)), metrics.lost.get(loss, 0)
+        lines.append(f"| {LABELS[name]} | {recall} | {counted} | {lost} | {LOSSES[loss]} |")
+    lines += [
+        "",
+        "| case | evidence | " + " | ".join(LABELS[n] for n in STAGE_NAMES) + " |",
+        "|---|---:|" + "---:|" * len(STAGE_NAMES),
+    ]
+    for r in rows:
+        if r.evidence:
+            cells = " | ".join(_num(v, 2) for v in r.stages().values())
+            lines.append(f"| {_cell(r.id)} | {r.evidence} | {cells} |")
     return lines
 
 
@@ -138,6 +188,9 @@ def _worst(cases: dict[str, Case], rows: Sequence[CaseScores]) -> list[str]:
         ]
         if r.error:
             lines += [f"**Failed:** `{_cell(r.error)}`", ""]
+        if r.partial:
+            why = "; ".join(r.notes) or "the answer lost part of its model work"
+            lines += [f"**Partial:** {_cell(why)}", ""]
         elif r.abstained != (not r.answerable):
             lines += [
                 "**Abstained** on an answerable case."
@@ -148,7 +201,8 @@ def _worst(cases: dict[str, Case], rows: Sequence[CaseScores]) -> list[str]:
         if r.missed:
             lines.append(f"Missed evidence ({len(r.missed)}):")
             for m in r.missed[:SHOWN]:
-                lines.append(f"- under **{m.side}** ({m.topic}; `{m.doc}`): “{_excerpt(m.quote)}”")
+                lost = f", {LOSSES[m.stage]}" if m.stage in LOSSES else ""
+                lines.append(f"- under **{m.side}** ({m.topic}; `{m.doc}`{lost}): “{_excerpt(m.quote)}”")
             if len(r.missed) > SHOWN:
                 lines.append(f"- … and {len(r.missed) - SHOWN} more")
             lines.append("")
@@ -176,12 +230,15 @@ def write_report(
     """Write `report.md` and the plot it shows; returns the report's path."""
     plot_scores(rows, out / PLOT)
     setup = f"backend `{run.get('backend')}`" + (f", model `{run['model']}`" if run.get("model") else "")
+    setup += f", strategy `{run['strategy']}`" if run.get("strategy") else ""
+    workers = run.get("workers", 1)
     lines = [
         "# Counterpoint eval",
         "",
         f"{metrics.cases} cases from `{run.get('source') or '?'}`, {setup}, "
         + ("one shared library" if run.get("shared_library") else "one collection per case")
-        + f"; {metrics.errors} failed. Started {run.get('started', '?')}.",
+        + (f", {workers} workers (latencies include waiting for the server)" if workers > 1 else "")
+        + f"; {metrics.errors} failed, {metrics.partial} partial. Started {run.get('started', '?')}.",
         "",
         "## Averages",
         "",
@@ -194,6 +251,10 @@ def write_report(
         "## Per case",
         "",
         *_per_case(rows),
+        "",
+        "## Where evidence was lost",
+        "",
+        *_stages(rows, metrics),
         "",
         "## Cost per case",
         "",
@@ -210,6 +271,7 @@ def write_report(
             "Predictions for cases outside this run's cases: " + ", ".join(unscored),
             "",
         ]
+    lines += ["## Definitions", "", DEFINITIONS, ""]
     path = out / "report.md"
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return path
@@ -220,68 +282,12 @@ def summary(metrics: Metrics, out: Path) -> str:
     width = max(len(LABELS[n]) for n in SCORE_NAMES)
     lines = [f"{LABELS[n]:<{width}}  {_num(getattr(metrics, n))}" for n in SCORE_NAMES]
     m = metrics
+    kept = " > ".join(f"{LABELS[n]} {_num(getattr(m, n))}" for n in STAGE_NAMES)
+    lines.append(f"evidence kept: {kept}")
     lines.append(
-        f"{m.cases} cases, {m.errors} failed; median latency {_num(m.latency_s_median, 2)} s, "
-        f"median LLM calls {_num(m.llm_calls_median, 1)}"
+        f"{m.cases} cases, {m.errors} failed, {m.partial} partial"
+        + (f" (strategy {m.strategy})" if m.strategy else "")
+        + f"; median latency {_num(m.latency_s_median, 2)} s, median LLM calls {_num(m.llm_calls_median, 1)}"
     )
     lines.append(f"report: {out / 'report.md'}")
-    return "\n".join(lines) + "\n"
-
-
-# --- compare --------------------------------------------------------------------------------------
-def _load_run(run: Path) -> tuple[Metrics, dict[str, CaseScores]]:
-    metrics_path, scores_path = run / "metrics.json", run / "scores.jsonl"
-    if not metrics_path.is_file() or not scores_path.is_file():
-        raise InputError(f"{run}: not a finished eval run (no metrics.json or scores.jsonl)")
-    try:
-        metrics = Metrics.model_validate_json(metrics_path.read_text(encoding="utf-8"))
-        rows = [
-            CaseScores.model_validate(json.loads(x)) for x in scores_path.read_text("utf-8").splitlines() if x
-        ]
-    except (ValidationError, json.JSONDecodeError) as exc:
-        raise InputError(f"{run}: unreadable eval results ({exc})") from None
-    return metrics, {r.id: r for r in rows}
-
-
-def _delta(a: float | None, b: float | None) -> str | None:
-    """`a → b (+d)` when the value moved (or became defined or undefined), else None."""
-    if a is None and b is None:
-        return None
-    if a is not None and b is not None:
-        if abs(b - a) <= MOVED:
-            return None
-        return f"{a:.3f} → {b:.3f} ({b - a:+.3f})"
-    return f"{_num(a)} → {_num(b)}"
-
-
-def compare(run_a: Path, run_b: Path) -> str:
-    """Which averages moved between two eval runs, and case by case which scores moved."""
-    metrics_a, rows_a = _load_run(run_a)
-    metrics_b, rows_b = _load_run(run_b)
-    lines = [f"A: {run_a}", f"B: {run_b}", "", "Averages:"]
-    steady = []
-    for name in (*SCORE_NAMES, *COST_NAMES):
-        moved = _delta(getattr(metrics_a, name), getattr(metrics_b, name))
-        if moved:
-            lines.append(f"  {name:<24} {moved}")
-        else:
-            steady.append(name)
-    if steady:
-        lines.append(f"  unchanged: {', '.join(steady)}")
-    lines += ["", "Cases:"]
-    unchanged = 0
-    for cid in [*rows_a, *(c for c in rows_b if c not in rows_a)]:
-        a, b = rows_a.get(cid), rows_b.get(cid)
-        if a is None or b is None:
-            lines.append(f"  {cid}: only in {'B' if a is None else 'A'}")
-            continue
-        moves = [f"{n} {d}" for n in SCORE_NAMES if (d := _delta(a.values()[n], b.values()[n]))]
-        if (a.error is None) != (b.error is None):
-            moves.append("now fails: " + (b.error or "") if b.error else "no longer fails")
-        if moves:
-            lines.append(f"  {cid}:")
-            lines += [f"    {m}" for m in moves]
-        else:
-            unchanged += 1
-    lines.append(f"  {unchanged} case(s) unchanged")
     return "\n".join(lines) + "\n"

@@ -13,19 +13,39 @@ Decisions where FORMAT.md leaves room (each pinned by a test in tests/test_score
   counts the predicted point's quotes overlapping any evidence of the labelled point (any side) over
   its quotes overlapping any labelled evidence of the case; 0.5 is enough.
 - An answerable case that abstained scores 0 on side F1, evidence recall and point alignment, except
-  that point alignment stays undefined when the case has no point with two or more sides.
+  that point alignment stays undefined when the case has no point with two or more sides. The claim
+  scores have no such rule: they are computed over whatever points the answer holds.
 - Cost figures are taken over the cases that did not fail: a failure's zero calls are not a cost.
+The claim scores' own decisions are in claims.py; the stage diagnostics are defined in stages.py.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from pydantic import Field
 
-from .cases import Case, LabelSide, Prediction, PredQuote, PredSide, Strict, fold
+from .cases import Case, Prediction, PredQuote, Strict
+from .claims import claim_fidelity, claim_own_quotes
+from .matching import (
+    Label,
+    Placed,
+    account_sides,
+    halves,
+    labels_of,
+    match_sides,
+    matched_sides,
+    names_match,
+    occurrences,
+    place,
+)
+from .stages import LOSSES, STAGE_NAMES, stages
+
+__all__ = [
+    "COST_NAMES", "LOSSES", "SCORE_NAMES", "STAGE_NAMES", "CaseScores", "Metrics", "aggregate",
+    "match_sides", "names_match", "occurrences", "score_case",
+]  # fmt: skip
 
 SCORE_NAMES = (
     "side_f1",
@@ -34,6 +54,8 @@ SCORE_NAMES = (
     "quote_precision",
     "grounding",
     "point_alignment",
+    "claim_own_quotes",
+    "claim_fidelity",
     "abstention",
 )
 COST_NAMES = (
@@ -45,7 +67,6 @@ COST_NAMES = (
     "completion_tokens_mean",
     "completion_tokens_median",
 )
-MIN_NAME = 3
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -56,6 +77,7 @@ class Missed(Strict):
     topic: str
     doc: str
     quote: str
+    stage: str = ""  # where it was lost: a key of LOSSES ("" in runs from before the diagnostics)
 
 
 class Misattributed(Strict):
@@ -68,19 +90,29 @@ class Misattributed(Strict):
 
 
 class CaseScores(Strict):
-    """Every score for one case (None where undefined), its cost, and what was missed."""
+    """Every score and stage recall for one case (None where undefined), its cost and what was missed."""
 
     id: str
     answerable: bool
     abstained: bool
     error: str | None = None
+    partial: bool = False
+    notes: list[str] = Field(default_factory=list)
     side_f1: float | None = None
     evidence_recall: float | None = None
     attribution: float | None = None
     quote_precision: float | None = None
     grounding: float | None = None
     point_alignment: float | None = None
+    claim_own_quotes: float | None = None
+    claim_fidelity: float | None = None
     abstention: float
+    stage_retrieved: float | None = None
+    stage_placed: float | None = None
+    stage_attributed: float | None = None
+    stage_lined_up: float | None = None
+    evidence: int = 0
+    lost: dict[str, int] = Field(default_factory=dict)
     latency_s: float = 0.0
     llm_calls: int = 0
     prompt_tokens: int = 0
@@ -89,12 +121,16 @@ class CaseScores(Strict):
     misattributed: list[Misattributed] = Field(default_factory=list)
 
     def values(self) -> dict[str, float | None]:
-        """The seven scores by name."""
+        """The scores of FORMAT.md by name."""
         return {name: getattr(self, name) for name in SCORE_NAMES}
+
+    def stages(self) -> dict[str, float | None]:
+        """The cumulative stage recalls by name."""
+        return {name: getattr(self, name) for name in STAGE_NAMES}
 
 
 class Metrics(Strict):
-    """Plain means over cases (undefined scores left out), abstention accuracy and cost figures."""
+    """Means over cases (undefined left out), evidence lost per stage (summed), cost and case counts."""
 
     side_f1: float | None = None
     evidence_recall: float | None = None
@@ -102,7 +138,15 @@ class Metrics(Strict):
     quote_precision: float | None = None
     grounding: float | None = None
     point_alignment: float | None = None
+    claim_own_quotes: float | None = None
+    claim_fidelity: float | None = None
     abstention: float | None = None
+    stage_retrieved: float | None = None
+    stage_placed: float | None = None
+    stage_attributed: float | None = None
+    stage_lined_up: float | None = None
+    evidence: int = 0
+    lost: dict[str, int] = Field(default_factory=dict)
     latency_s_median: float | None = None
     llm_calls_mean: float | None = None
     llm_calls_median: float | None = None
@@ -112,89 +156,11 @@ class Metrics(Strict):
     completion_tokens_median: float | None = None
     cases: int = 0
     errors: int = 0
+    partial: int = 0
+    strategy: str = ""
 
 
-# --- matching ---------------------------------------------------------------------------------
-def names_match(a: str, b: str) -> bool:
-    """Equal, contains or contained in, after folding; names under 3 characters never match."""
-    fa, fb = fold(a), fold(b)
-    if len(fa) < MIN_NAME or len(fb) < MIN_NAME:
-        return False
-    return fa in fb or fb in fa
-
-
-def match_sides(predicted: Sequence[PredSide], labelled: Sequence[LabelSide]) -> dict[int, int]:
-    """Greedy one-to-one matching: predicted index -> labelled index, in predicted order."""
-    taken: dict[int, int] = {}
-    for pi, side in enumerate(predicted):
-        mine = [side.name, *side.speakers]
-        for li, label in enumerate(labelled):
-            if li in taken.values():
-                continue
-            if any(names_match(m, t) for m in mine for t in (label.name, *label.aliases)):
-                taken[pi] = li
-                break
-    return taken
-
-
-def occurrences(text: str, quote: str) -> list[tuple[int, int]]:
-    """Every `[start, end)` where `quote` occurs in `text` (overlapping occurrences included)."""
-    spans, at = [], text.find(quote)
-    while quote and at >= 0:
-        spans.append((at, at + len(quote)))
-        at = text.find(quote, at + 1)
-    return spans
-
-
-def _intersects(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
-    return any(start < e and s < end for s, e in spans)
-
-
-@dataclass(frozen=True)
-class _Label:
-    point: int
-    side: str
-    doc: str
-    quote: str
-    spans: list[tuple[int, int]]
-
-
-@dataclass(frozen=True)
-class _Placed:
-    point: int
-    side: str | None  # the labelled side matched to the account's predicted side
-    key: str
-    quote: PredQuote
-    hits: list[int]  # indices into the labels this quote overlaps
-
-    def correct(self, labels: list[_Label]) -> bool:
-        """Under a side that some evidence this quote overlaps is labelled under."""
-        return self.side is not None and any(labels[h].side == self.side for h in self.hits)
-
-
-def _labels(case: Case) -> list[_Label]:
-    texts = case.texts()
-    return [
-        _Label(point=pi, side=side, doc=ev.doc, quote=ev.quote, spans=occurrences(texts[ev.doc], ev.quote))
-        for pi, point in enumerate(case.points)
-        for side, account in point.accounts.items()
-        for ev in account.evidence
-    ]
-
-
-def _account_sides(pred: Prediction, case: Case) -> dict[str, str | None]:
-    """Each account key -> the labelled side its predicted side is matched to (None if unmatched)."""
-    pairs = match_sides(pred.sides, case.sides)
-    by_exact = {s.name: i for i, s in enumerate(pred.sides)}
-    by_fold = {fold(s.name): i for i, s in enumerate(pred.sides)}
-    out: dict[str, str | None] = {}
-    for point in pred.points:
-        for key in point.accounts:
-            pi = by_exact.get(key, by_fold.get(fold(key)))
-            out[key] = case.sides[pairs[pi]].name if pi is not None and pi in pairs else None
-    return out
-
-
+# --- scoring ----------------------------------------------------------------------------------
 def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
@@ -204,41 +170,24 @@ def _grounded(q: PredQuote, texts: dict[str, str]) -> bool:
     return text is not None and 0 <= q.start <= q.end <= len(text) and text[q.start : q.end] == q.text
 
 
-def _point_alignment(case: Case, labels: list[_Label], placed: list[_Placed]) -> float | None:
+def _point_alignment(case: Case, labels: list[Label], placed: list[Placed]) -> float | None:
     multi = [pi for pi, p in enumerate(case.points) if len(p.accounts) >= 2]
     if not multi:
         return None
-    aligned = 0
-    for lp in multi:
-        for pp in {p.point for p in placed}:
-            inside = [p for p in placed if p.point == pp and p.hits]
-            sides_here = {
-                p.side
-                for p in inside
-                if any(labels[h].point == lp and labels[h].side == p.side for h in p.hits)
-            }
-            ours = sum(1 for p in inside if any(labels[h].point == lp for h in p.hits))
-            if len(sides_here) >= 2 and 2 * ours >= len(inside):
-                aligned += 1
-                break
+    made = halves(labels, placed)
+    aligned = sum(
+        any(lp in lps and len(matched_sides(labels, placed, pp, lp)) >= 2 for pp, lps in made.items())
+        for lp in multi
+    )
     return aligned / len(multi)
 
 
 def score_case(case: Case, pred: Prediction, texts: dict[str, str] | None = None) -> CaseScores:
     """All scores for one case. `texts` adds documents the prediction may cite beyond the case's own."""
     texts = {**(texts or {}), **case.texts()}
-    labels = _labels(case)
-    key_side = _account_sides(pred, case)
-    placed: list[_Placed] = []
-    for pi, point in enumerate(pred.points):
-        for key, account in point.accounts.items():
-            for q in account.quotes:
-                hits = [
-                    i
-                    for i, lab in enumerate(labels)
-                    if lab.doc == q.doc and _intersects(q.start, q.end, lab.spans)
-                ]
-                placed.append(_Placed(point=pi, side=key_side[key], key=key, quote=q, hits=hits))
+    labels = labels_of(case)
+    key_side = account_sides(pred, case)
+    placed = place(pred, labels, key_side)
 
     abstained_wrongly = case.answerable and pred.abstained
     side_f1 = None
@@ -254,26 +203,40 @@ def score_case(case: Case, pred: Prediction, texts: dict[str, str] | None = None
     if abstained_wrongly:
         recall = 0.0
         alignment = None if alignment is None else 0.0
+    lost = stages(case, labels, [] if abstained_wrongly else placed, pred.candidates)
 
     return CaseScores(
         id=case.id,
         answerable=case.answerable,
         abstained=pred.abstained,
         error=pred.error,
+        partial=pred.partial,
+        notes=pred.notes,
         side_f1=side_f1,
         evidence_recall=recall,
         attribution=_ratio(len(right), len(overlapping)),
         quote_precision=_ratio(len(overlapping), len(placed)),
         grounding=_ratio(sum(_grounded(p.quote, texts) for p in placed), len(placed)),
         point_alignment=alignment,
+        claim_own_quotes=claim_own_quotes(pred),
+        claim_fidelity=claim_fidelity(case, pred, labels, placed, key_side),
         abstention=1.0 if pred.abstained == (not case.answerable) else 0.0,
+        **lost.recalls,
+        evidence=lost.evidence,
+        lost=lost.lost,
         latency_s=pred.stats.latency_s,
         llm_calls=pred.stats.llm_calls,
         prompt_tokens=pred.stats.prompt_tokens,
         completion_tokens=pred.stats.completion_tokens,
         missed=[
-            Missed(side=lab.side, topic=case.points[lab.point].topic, doc=lab.doc, quote=lab.quote)
-            for lab, ok in zip(labels, found, strict=True)
+            Missed(
+                side=lab.side,
+                topic=case.points[lab.point].topic,
+                doc=lab.doc,
+                quote=lab.quote,
+                stage=where or "",
+            )
+            for lab, ok, where in zip(labels, found, lost.where, strict=True)
             if not ok
         ],
         misattributed=[
@@ -305,7 +268,9 @@ def aggregate(scores: Sequence[CaseScores]) -> Metrics:
     prompt = [float(s.prompt_tokens) for s in ok]
     completion = [float(s.completion_tokens) for s in ok]
     return Metrics(
-        **{name: _mean(s.values()[name] for s in scores) for name in SCORE_NAMES},
+        **{name: _mean(getattr(s, name) for s in scores) for name in (*SCORE_NAMES, *STAGE_NAMES)},
+        evidence=sum(s.evidence for s in scores),
+        lost={key: sum(s.lost.get(key, 0) for s in scores) for key in LOSSES},
         latency_s_median=_median([s.latency_s for s in ok]),
         llm_calls_mean=_mean(calls),
         llm_calls_median=_median(calls),
@@ -315,4 +280,5 @@ def aggregate(scores: Sequence[CaseScores]) -> Metrics:
         completion_tokens_median=_median(completion),
         cases=len(scores),
         errors=len(scores) - len(ok),
+        partial=sum(s.partial for s in scores),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 import pysbd
@@ -13,9 +14,15 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 _SPACE = re.compile(r"\s")
 
 
-@lru_cache(maxsize=1)
+_LOCAL = threading.local()
+
+
 def _segmenter() -> pysbd.Segmenter:
-    return pysbd.Segmenter(language="en", clean=False)
+    """One segmenter per thread: pysbd keeps per-call state on it, and the page and the eval's
+    workers split sentences from several threads at once."""
+    if not hasattr(_LOCAL, "segmenter"):
+        _LOCAL.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return _LOCAL.segmenter
 
 
 def _tight(text: str, start: int, end: int) -> tuple[int, int]:
@@ -56,7 +63,14 @@ def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, 
 
 def sentences(text: str, max_len: int = 2000) -> list[Span]:
     """Sentences of `text` as tight spans; paragraphs never merge, over-long sentences are cut."""
-    out: list[Span] = []
+    return [Span(start=s, end=e) for a, b in segments(text) for s, e in _split_long(text, a, b, max_len)]
+
+
+@lru_cache(maxsize=64)
+def segments(text: str) -> tuple[tuple[int, int], ...]:
+    """pysbd's sentences of `text`, tight, before over-long ones are cut. Remembered: a text is split at
+    ingest (chunks) and again per question (statements), and pysbd costs ~5 ms per paragraph."""
+    out: list[tuple[int, int]] = []
     for p_start, p_end in _paragraphs(text):
         cursor = p_start
         for piece in _segmenter().segment(text[p_start:p_end]):
@@ -65,12 +79,10 @@ def sentences(text: str, max_len: int = 2000) -> list[Span]:
                 found, piece = cursor, text[cursor:p_end]
             a, b = found, found + len(piece)
             cursor = b
-            for s, e in _split_long(text, *_tight(text, a, b), max_len):
-                out.append(Span(start=s, end=e))
+            out.append(_tight(text, a, b))
         if cursor < p_end:  # anything pysbd left behind at the end of the paragraph
-            for s, e in _split_long(text, *_tight(text, cursor, p_end), max_len):
-                out.append(Span(start=s, end=e))
-    return out
+            out.append(_tight(text, cursor, p_end))
+    return tuple((a, b) for a, b in out if b > a)
 
 
 def chunks(doc_id: str, text: str, size: int, overlap: int) -> list[Chunk]:
