@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -22,10 +23,16 @@ LOCAL_MODEL_ALIASES = {
 
 
 def _default_model_dir() -> Path:
-    # The one place besides Settings fields that looks at the environment: the XDG cache root
-    # is a platform convention, not a Counterpoint setting.
+    # Besides Settings fields, only default factories look at the environment, and only for other
+    # tools' conventions: the XDG cache root here, Gradio's upload folder below.
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "counterpoint" / "models"
+
+
+def _default_upload_dir() -> Path:
+    # Where Gradio puts uploads (gradio.utils.get_upload_folder): its own variable, else the temp dir.
+    root = os.environ.get("GRADIO_TEMP_DIR")
+    return Path(root) if root else Path(tempfile.gettempdir()) / "gradio"
 
 
 class Settings(BaseSettings):
@@ -45,6 +52,10 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("OPENAI_BASE_URL", "COUNTERPOINT_OPENAI_BASE_URL")
     )
     llm_timeout_s: float = Field(180.0, gt=0)
+    # Transport failures (server down, timeout, 429, 5xx) are retried this many times, waiting as the
+    # server asks (Retry-After) or backing off, but never longer than llm_max_wait_s per wait.
+    llm_retries: int = Field(1, ge=0, le=5)
+    llm_max_wait_s: float = Field(10.0, ge=0, le=120)
     local_ctx: int = Field(4096, ge=1024)
 
     data_dir: Path = Path("data")
@@ -57,9 +68,13 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(120, ge=0)
     max_file_mb: float = Field(5.0, gt=0)
     url_timeout_s: float = Field(20.0, gt=0)
+    # Fetching a URL that resolves to loopback, private, link-local or metadata addresses is refused
+    # unless this is set (a page on the same machine or network, on purpose).
+    allow_private_urls: bool = False
+    upload_dir: Path = Field(default_factory=_default_upload_dir)
 
     top_k: int = Field(12, ge=1, le=100)
-    max_statements: int = Field(36, ge=4, le=200)
+    max_statements: int = Field(48, ge=4, le=200)
     min_relevance: float = Field(0.15, ge=-1, le=1)
 
     host: str = "127.0.0.1"

@@ -102,7 +102,8 @@ def test_stdin_with_id_title_and_outlet() -> None:
     assert "outlet: Wire\n" in cli("show", "pasted").stdout
 
 
-def test_directory_and_url(tmp_path: Path, web_server: WebServer) -> None:
+def test_directory_and_url(tmp_path: Path, web_server: WebServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUNTERPOINT_ALLOW_PRIVATE_URLS", "true")  # the test's web server is on loopback
     folder = tmp_path / "articles"
     folder.mkdir()
     (folder / "a.txt").write_text("First article says one thing.", encoding="utf-8")

@@ -223,7 +223,13 @@ def test_stdin(settings: Settings) -> None:
 
 
 # --- URLs ---------------------------------------------------------------------------------------
+def allowing_loopback(settings: Settings) -> Settings:
+    """The test's web server is on loopback, which URL ingest refuses unless allowed (see test_ssrf)."""
+    return settings.model_copy(update={"allow_private_urls": True})
+
+
 def test_urls_from_a_loopback_server(web_server: WebServer, settings: Settings) -> None:
+    settings = allowing_loopback(settings)
     web_server.pages["/article"] = (200, "text/html; charset=utf-8", HTML.encode())
     web_server.pages["/plain"] = (200, "text/plain", "Plain text, “exact”.\r\n".encode())
     web_server.pages["/doc"] = (200, "application/pdf", make_pdf(["Served PDF text."]))
@@ -243,6 +249,8 @@ def test_urls_from_a_loopback_server(web_server: WebServer, settings: Settings) 
 def test_bad_urls_are_refused(
     web_server: WebServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COUNTERPOINT_ALLOW_PRIVATE_URLS", "true")
+    settings = Settings()
     with pytest.raises(InputError, match=r"cannot fetch .*404"):
         load_url(f"{web_server.base}/missing", settings)
     with pytest.raises(InputError, match="cannot fetch"):
@@ -258,7 +266,7 @@ def test_bad_urls_are_refused(
 def test_url_ingest_stores_the_url(store_env: StoreEnv, web_server: WebServer) -> None:
     web_server.pages["/a"] = (200, "text/html", HTML.encode())
     with store_env.open() as store:
-        loaded = load_url(f"{web_server.base}/a", store_env.settings)
+        loaded = load_url(f"{web_server.base}/a", allowing_loopback(store_env.settings))
         meta = ingest(store, store_env.collection, loaded, store_env.settings).meta
         stored = store.meta(store_env.collection, meta.id)
         assert (stored.url, stored.outlet, stored.date) == (
@@ -286,7 +294,7 @@ def test_network_is_blocked_but_loopback_is_not(
     no_network.clear()  # the attempts were the point here; the teardown check would fail them
     web_server.pages["/ok"] = (200, "text/plain", b"Loopback is fine.")
     assert (
-        load_url(f"{web_server.base.replace('127.0.0.1', 'localhost')}/ok", settings).text
+        load_url(f"{web_server.base.replace('127.0.0.1', 'localhost')}/ok", allowing_loopback(settings)).text
         == "Loopback is fine."
     )
 

@@ -376,7 +376,7 @@ ARTICLE = (
 
 
 def article(text: str = ARTICLE, **meta: str) -> Document:
-    fields = {"id": "doc-7", "title": "Mayor digs in", "outlet": "Gazette", "date": "2024-05-02"} | meta
+    fields = {"id": "doc-7", "title": "Mayor digs in", "outlet": "Ledger", "date": "2024-05-02"} | meta
     return Document(meta=DocumentMeta(content_hash="h", n_chars=len(text), **fields), text=text)
 
 
@@ -435,7 +435,7 @@ def test_source_header_and_links() -> None:
     tree = assert_inert(source_html(article(url="https://gazette.example/mayor"), 0, 1))
     assert tree.find("cp-doc-title").text() == "Mayor digs in"
     meta = tree.find("cp-doc-meta")
-    assert meta.text() == "Gazette · 2024-05-02 · https://gazette.example/mayor"
+    assert meta.text() == "Ledger · 2024-05-02 · https://gazette.example/mayor"
     assert meta.find(tag="a").attrs["href"] == "https://gazette.example/mayor"
     assert "white-space: pre-wrap" in tree.find(tag="style").text()
     bad = assert_inert(source_html(article(url="javascript:alert(1)", title=EVIL, outlet=EVIL), 0, 1))
@@ -581,7 +581,7 @@ def test_rich_output_drops_bidi_overrides_but_keeps_emoji_joiners() -> None:
 
 # --- library -------------------------------------------------------------------------------------
 def test_quote_with_its_own_quotation_marks_gets_none_added() -> None:
-    own = "“We left the room,” Strand said."
+    own = "“We left the room,” Ruse said."
     plain = "The union walked out."
     c = make(
         points=[

@@ -148,6 +148,8 @@ def test_page_inputs_are_added_one_by_one_and_failures_do_not_stop_the_rest(
     (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04 not text")
     (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
     files = [str(good), str(tmp_path / "notes.docx"), str(tmp_path / "empty.txt")]
+    # Uploads are read only from the upload folder: here, the test's own.
+    fake_settings = fake_settings.model_copy(update={"upload_dir": tmp_path})
     sources = h.page_sources(
         fake_settings,
         files,
@@ -191,6 +193,8 @@ def test_a_url_from_the_page_is_fetched_and_stored(
     )
     web_server.pages["/dam.html"] = (200, "text/html; charset=utf-8", page.encode())
     url = f"{web_server.base}/dam.html"
+    # The test's web server is on loopback, which URL ingest refuses unless allowed (see test_ssrf).
+    fake_settings = fake_settings.model_copy(update={"allow_private_urls": True})
     (source,) = h.page_sources(fake_settings, url=f"  {url} ")
     assert source.name == url
     (outcome,) = h.ingest_sources(service, [source], "default")

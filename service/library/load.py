@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from ..errors import InputError
 from ..settings import Settings
+from .fetch import fetch
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -53,7 +54,11 @@ def from_html(html: str, source: str, url: str = "") -> Loaded:
     """Main text and metadata of an HTML page, via trafilatura."""
     import trafilatura
 
-    text = trafilatura.extract(html, url=url or None, include_comments=False, include_tables=False)
+    # favor_precision: by default trafilatura returns a page of only menus as its "text" (and puts
+    # menu items above a real article); a page with no article must be refused, not stored.
+    text = trafilatura.extract(
+        html, url=url or None, include_comments=False, include_tables=False, favor_precision=True
+    )
     if not text or not text.strip():
         raise InputError(f"{source}: no article text found in the HTML")
     meta = trafilatura.extract_metadata(html, default_url=url or None)
@@ -114,8 +119,13 @@ def load_file(path: Path, settings: Settings) -> Loaded:
         raise InputError(f"{path}: no such file")
     if not path.is_file():
         raise InputError(f"{path}: not a regular file")
+    # The size comes first, so an oversized file is refused without being read; the bounded read
+    # then also covers a file that grows in between.
     _check_size(path.stat().st_size, str(path), settings)
-    return from_bytes(path.read_bytes(), path.name, str(path))
+    with path.open("rb") as stream:
+        data = stream.read(settings.max_file_bytes + 1)
+    _check_size(len(data), str(path), settings)
+    return from_bytes(data, path.name, str(path))
 
 
 def load_stream(stream: io.BufferedIOBase, name: str, settings: Settings) -> Loaded:
@@ -125,31 +135,22 @@ def load_stream(stream: io.BufferedIOBase, name: str, settings: Settings) -> Loa
 
 
 def load_url(url: str, settings: Settings) -> Loaded:
-    """Fetch a page (HTML, PDF or text) with a timeout and the size limit."""
-    import httpx
-
-    if not url.startswith(("http://", "https://")):
-        raise InputError(f"{url}: only http:// and https:// URLs can be fetched")
-    try:
-        with (
-            httpx.Client(timeout=settings.url_timeout_s, follow_redirects=True) as client,
-            client.stream("GET", url, headers={"User-Agent": "counterpoint/0.1"}) as response,
-        ):
-            response.raise_for_status()
-            data = b""
-            for block in response.iter_bytes():
-                data += block
-                _check_size(len(data), url, settings)
-            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    except httpx.HTTPError as exc:
-        raise InputError(f"cannot fetch {url}: {exc or type(exc).__name__}") from None
-    if kind in ("text/html", "application/xhtml+xml"):
+    """Fetch a page (HTML, PDF or text) with the size limit and a total time limit; addresses on this
+    machine or its networks are refused unless COUNTERPOINT_ALLOW_PRIVATE_URLS is set (see fetch)."""
+    url = url.strip()
+    fetched = fetch(
+        url,
+        check_size=lambda n: _check_size(n, url, settings),
+        timeout_s=settings.url_timeout_s,
+        allow_private=settings.allow_private_urls,
+    )
+    if fetched.content_type in ("text/html", "application/xhtml+xml"):
         name = "page.html"
-    elif kind == "application/pdf":
+    elif fetched.content_type == "application/pdf":
         name = "page.pdf"
     else:
         name = "page.txt"
-    return from_bytes(data, name, url, url=url)
+    return from_bytes(fetched.data, name, url, url=url)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:

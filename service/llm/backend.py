@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -16,13 +18,18 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
 @dataclass
 class Backend:
-    """A chat model plus how to ask it for structured output."""
+    """A chat model plus how to ask it for structured output, and how to retry a failed call."""
 
     name: str
     model: str
     chat: Any
     method: Method
     strategy: str
+    retries: int = 1
+    max_wait_s: float = 10.0
+    # Strings scrubbed from every error, log line and answer: a server may echo the request back.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
 
 @dataclass
@@ -87,6 +94,9 @@ def make_backend(settings: Settings, chat_model: Any | None = None) -> Backend:
     backend = _make_backend(settings, chat_model)
     if settings.structured != "auto":
         backend.method = settings.structured
+    backend.retries, backend.max_wait_s = settings.llm_retries, settings.llm_max_wait_s
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    backend.secrets = (key,) if key.strip() else ()
     return backend
 
 

@@ -52,6 +52,10 @@ ANSWER_CSS = """
 .cp-answer .cp-notice { margin: 0; padding: .75rem 1rem; border-radius: 8px; border: 1px solid var(--cp-line);
   background: var(--cp-soft); }
 .cp-answer .cp-abstain { border-color: rgba(202,138,4,.6); background: rgba(234,179,8,.1); }
+.cp-answer .cp-partial, .cp-answer .cp-preliminary { margin: 0 0 .6rem; }
+.cp-answer .cp-partial { border-color: rgba(220,38,38,.5); background: rgba(220,38,38,.07); }
+.cp-answer .cp-preliminary { border-style: dashed; }
+.cp-answer .cp-notes { margin: .2rem 0 0; padding-left: 1.2rem; }
 .cp-answer .cp-notice-title { font-weight: 700; margin: 0 0 .25rem; }
 .cp-answer .cp-notice-text { margin: 0; white-space: pre-wrap; }
 .cp-answer .cp-stats { display: flex; flex-wrap: wrap; gap: .2rem 1.1rem; margin: .75rem 0 0; padding: 0;

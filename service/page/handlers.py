@@ -152,17 +152,39 @@ class Outcome:
     error: str = ""
 
 
+def upload_path(path: str, settings: Settings) -> Path:
+    """The uploaded file `path` names, checked: inside the upload folder (no `..`, relative parts or
+    symlinks out of it), a regular file, and within the size limit before anything is read."""
+    given = Path(path)
+    name = given.name or str(path)
+    if not given.is_absolute() or ".." in given.parts:
+        raise InputError(f"{name}: not an uploaded file (the name has path parts)")
+    real = given.resolve()
+    if not real.is_relative_to(settings.upload_dir.resolve()):
+        raise InputError(f"{name}: not an uploaded file (outside the upload folder)")
+    if not real.is_file():
+        raise InputError(f"{name}: the upload is missing or not a regular file")
+    size = real.stat().st_size
+    if size > settings.max_file_bytes:
+        raise InputError(
+            f"{name} is {size / 1048576:.1f} MB, over the {settings.max_file_mb:g} MB limit "
+            "(COUNTERPOINT_MAX_FILE_MB)"
+        )
+    return real
+
+
 def _file_source(path: str, settings: Settings) -> Source:
-    p = Path(path)
+    name = Path(path).name or str(path)
 
     def load() -> Loaded:
-        if p.suffix.lower() not in SUPPORTED:
-            raise InputError(f"{p.name}: unsupported file type; use .txt, .md, .html or .pdf")
+        real = upload_path(path, settings)
+        if Path(name).suffix.lower() not in SUPPORTED:
+            raise InputError(f"{name}: unsupported file type; use .txt, .md, .html or .pdf")
         # The upload's own name, not the server's temp path, becomes the document's source.
-        with p.open("rb") as stream:
-            return load_stream(stream, p.name, settings)
+        with real.open("rb") as stream:
+            return load_stream(stream, name, settings)
 
-    return Source(p.name, load)
+    return Source(name, load)
 
 
 def _paste_source(text: str, settings: Settings, title: str, outlet: str, date: str) -> Source:

@@ -23,6 +23,12 @@ KIND_LABELS: dict[str, str] = {
 }
 
 _DASH = "—"
+PARTIAL_TITLE = "Partial answer: part of the model's work failed, so some of this comes from rules alone."
+PRELIMINARY_TITLE = "Preliminary answer from rules; the model's answer is coming."
+NOTES_TITLE = "About this answer"
+_STATUS = {PARTIAL_TITLE: ("cp-partial", "Partial answer", "red"),
+           PRELIMINARY_TITLE: ("cp-preliminary", "Preliminary answer", "yellow"),
+           NOTES_TITLE: ("cp-notes-only", "About this answer", "blue")}  # fmt: skip
 _HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
@@ -93,6 +99,20 @@ def stats_items(s: Stats) -> list[tuple[str, str]]:
     ]
 
 
+def status_notices(c: Comparison) -> list[tuple[str, list[str]]]:
+    """What a reader must know before trusting the answer: (title, notes) for a preliminary or partial
+    answer, or for notes alone; the same on every surface."""
+    notes = [" ".join(n.split()) for n in c.notes if n.strip()]
+    out: list[tuple[str, list[str]]] = []
+    if c.preliminary:
+        out.append((PRELIMINARY_TITLE, [] if c.partial else notes))
+    if c.partial:
+        out.append((PARTIAL_TITLE, notes))
+    if notes and not out:
+        out.append((NOTES_TITLE, notes))
+    return out
+
+
 def _source_bits(*values: str) -> list[str]:
     return [v.strip() for v in values if v and v.strip()]
 
@@ -149,9 +169,20 @@ def _notice_html(title: str, text: str, extra_class: str = "") -> str:
     )
 
 
+def _status_html(c: Comparison) -> str:
+    parts = []
+    for title, notes in status_notices(c):
+        items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+        listed = f'<ul class="cp-notes">{items}</ul>' if items else ""
+        head = f'<p class="cp-notice-title">{esc(title)}</p>'
+        parts.append(f'<div class="cp-notice {_STATUS[title][0]}" role="status">{head}{listed}</div>')
+    return "".join(parts)
+
+
 def comparison_html(c: Comparison) -> str:
     """A self-contained, escaped HTML fragment: one column per side, one row per point, stats below."""
     question = f'<p class="cp-question">{esc(c.question)}</p>' if c.question.strip() else ""
+    question += _status_html(c)  # right under the question: read before the answer, not after
     footer = _stats_html(c.stats)
     if c.abstained:
         reason = c.reason.strip() or "No reason was given."
@@ -253,6 +284,8 @@ def _md_quote(q: Quote) -> list[str]:
 def comparison_markdown(c: Comparison) -> str:
     """The answer as Markdown for export: question, sides, points with quotes, stats."""
     out = [f"# {_md(c.question) or 'Comparison'}", ""]
+    for title, notes in status_notices(c):
+        out += [f"**{_md(title)}**", "", *(f"- {_md(n)}" for n in notes), *([""] if notes else [])]
     if c.abstained:
         out += [f"**Abstained:** {_md(c.reason) or 'no reason was given.'}", ""]
     else:
@@ -321,7 +354,17 @@ def _stats_text(s: Stats) -> Text:
 
 
 def comparison_table(c: Comparison) -> RenderableType:
-    """A side-by-side rich table for the CLI, or a panel with the reason when the answer abstained."""
+    """A side-by-side rich table for the CLI, a panel with the reason when the answer abstained, and
+    a notice above either when the answer is preliminary or partial."""
+    panels: list[RenderableType] = []
+    for title, notes in status_notices(c):
+        _, label, style = _STATUS[title]
+        lines = ([title] if title != NOTES_TITLE else []) + [f"• {_t(n)}" for n in notes]
+        panels.append(Panel(Text("\n".join(lines)), title=label, title_align="left", border_style=style))
+    return Group(*panels, _comparison_table(c)) if panels else _comparison_table(c)
+
+
+def _comparison_table(c: Comparison) -> RenderableType:
     if c.abstained:
         panel = Panel(
             Text(_t(c.reason.strip() or "No reason was given.")),
