@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from .chain import ProgressFn, answer
-from .library import IngestResult, Loaded, Store, open_store
+from .errors import CounterpointError
+from .library import IngestItem, IngestResult, Loaded, Store, ingest_many, open_store
 from .library import ingest as ingest_loaded
-from .llm import Backend, BackendInfo, describe_backend, make_backend
+from .llm import Backend, BackendInfo, describe_backend, local, make_backend
 from .models import Comparison, Document, DocumentMeta
 from .settings import Settings
 
@@ -45,6 +46,15 @@ class Counterpoint:
             on_progress=on_progress,
         )
 
+    def ingest_many(
+        self,
+        items: list[IngestItem],
+        collection: str = "default",
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> list[IngestResult | CounterpointError]:
+        """Store several documents in one embedding pass and a few writes; one outcome per item."""
+        return ingest_many(self.store, collection, items, self.settings, on_progress=on_progress)
+
     def documents(self, collection: str = "default") -> list[DocumentMeta]:
         return self.store.list(collection)
 
@@ -71,6 +81,20 @@ class Counterpoint:
         """Which backend, model and strategy answer, without starting anything."""
         return describe_backend(self.settings, self._chat_model)
 
+    def uses_local_model(self) -> bool:
+        """True when the embedded llama.cpp server answers (it takes seconds to start)."""
+        return self._chat_model is None and self.settings.resolved_backend == "local"
+
+    def warm_up(self) -> None:
+        """Start the local model server in the background, so that the first question needn't wait
+        for it (the page calls this once it is up); nothing for other backends."""
+        if self.uses_local_model():
+            local.warm_up(self.settings)
+
+    def model_state(self) -> str:
+        """The local model server: "off", "warming up", "ready" or "failed: why"; "" for others."""
+        return local.state(self.settings) if self.uses_local_model() else ""
+
     def ask(
         self,
         question: str,
@@ -79,16 +103,40 @@ class Counterpoint:
         use_cache: bool = True,
     ) -> Comparison:
         """Line up each side's account of `question` over the documents in `collection`."""
+
+        def ready_backend() -> Backend:
+            # A question asked while the model warms up waits for it (shared_server blocks); say so.
+            if self._backend is None and on_progress and self.model_state() not in ("", "ready"):
+                on_progress("model: warming up", 0.25)
+            return self.backend()
+
         return answer(
             question,
             store=self.store,
             settings=self.settings,
             info=self.backend_info(),
-            backend=self.backend,
+            backend=ready_backend,
             collection=collection,
             on_progress=on_progress,
             use_cache=use_cache,
         )
+
+    def preliminary(self, question: str, collection: str = "default") -> Comparison | None:
+        """The rules' answer (no model call), marked preliminary, for the page to show while the model
+        works; None when the rules are the configured strategy already."""
+        if self.settings.resolved_strategy == "rules":
+            return None
+        settings = self.settings.model_copy(update={"strategy": "rules"})
+        info = self.backend_info().model_copy(update={"strategy": "rules"})
+        result = answer(
+            question,
+            store=self.store,
+            settings=settings,
+            info=info,
+            backend=self.backend,
+            collection=collection,
+        )
+        return result.model_copy(update={"preliminary": True})
 
 
 @contextmanager

@@ -390,3 +390,112 @@ def stop_app(app: App) -> None:
         except subprocess.TimeoutExpired:
             app.proc.kill()
             app.proc.wait(timeout=10)
+
+
+# =================================================================================================
+# Chroma servers a test owns (store faults, several processes), and the whole-or-absent check.
+# Unlike `chroma_server` (one per session), a ChromaProcess can be killed and started again on the
+# same data path and port.
+# =================================================================================================
+@dataclass
+class ChromaProcess:
+    """A `chroma run` owned by one test: `kill()` it, `start()` it again on the same path and port."""
+
+    root: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that points Counterpoint at this server."""
+        return {"COUNTERPOINT_CHROMA_HOST": self.host, "COUNTERPOINT_CHROMA_PORT": str(self.port)}
+
+    def settings(self) -> Settings:
+        return Settings(chroma_host=self.host, chroma_port=self.port)
+
+    def start(self, timeout: float = 60) -> None:
+        import httpx
+
+        chroma = Path(sys.executable).parent / "chroma"
+        self.port = self.port or free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_ISOLATED_PREFIXES)}
+        env.update(ANONYMIZED_TELEMETRY="False", NO_COLOR="1")
+        args = ["run", "--path", str(self.root / "db"), "--host", self.host, "--port", str(self.port)]
+        with (self.root / "server.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(chroma), *args],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            )  # fmt: skip
+        proc = self.proc
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                return True
+            try:
+                url = f"http://{self.host}:{self.port}/api/v2/heartbeat"
+                return httpx.get(url, timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        if not wait_until(up, timeout, interval=0.1) or proc.poll() is not None:
+            pytest.fail(f"chroma run did not start; log:\n{_tail(self.root / 'server.log')}", pytrace=False)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would end it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@pytest.fixture
+def chroma_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChromaProcess]:
+    """A running `chroma run` of this test's own, also exported to the environment."""
+    root = tmp_path / "chroma"
+    root.mkdir()
+    server = ChromaProcess(root)
+    server.start()
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def assert_whole_or_absent(store: Store, collection: str, texts: dict[str, str]) -> set[str]:
+    """Every stored document is one of `texts` (id -> text), stored once and whole: its committed
+    chunks are exactly `text[start:end]`, numbered 0..n-1, cover every non-space character, and no
+    other chunk record sits under its id. Returns the ids stored."""
+    metas = store.list(collection)
+    ids = [m.id for m in metas]
+    assert len(ids) == len(set(ids)), f"a document is listed twice: {ids}"
+    assert set(ids) <= set(texts), f"unexpected documents: {set(ids) - set(texts)}"
+    raw = store._chunks(collection).get(include=["metadatas"])
+    raw_by_doc: dict[str, int] = {}
+    for m in raw["metadatas"]:
+        raw_by_doc[m["doc_id"]] = raw_by_doc.get(m["doc_id"], 0) + 1
+    for meta in metas:
+        text = texts[meta.id]
+        assert store.get(collection, meta.id).text == text
+        chunks = store.chunks_of(collection, meta.id)
+        assert [c.index for c in chunks] == list(range(meta.n_chunks)), f"{meta.id}: chunks missing"
+        assert all(text[c.start : c.end] == c.text for c in chunks), f"{meta.id}: a chunk is not its text"
+        covered = bytearray(len(text))
+        for c in chunks:
+            covered[c.start : c.end] = b"\x01" * (c.end - c.start)
+        holes = [i for i, ch in enumerate(text) if not covered[i] and not ch.isspace()]
+        assert not holes, f"{meta.id}: characters {holes[:5]}… are in no chunk"
+        assert raw_by_doc.get(meta.id, 0) == meta.n_chunks, f"{meta.id}: duplicate or stale chunk records"
+    return set(ids)

@@ -14,6 +14,7 @@ from conftest import StoreEnv
 
 from service.errors import InputError, NotFoundError, SetupError, StoreError
 from service.library import Loaded, embed, ingest
+from service.library import commit as commit_mod
 from service.library import store as store_mod
 from service.library.embed import DIM, Embedder, default_embedder
 from service.settings import Settings
@@ -233,7 +234,7 @@ def test_failed_add_leaves_nothing(
         add(store, store_env, TEXT_B)
         before = snapshot(store, store_env.collection)
         chunks_before = raw_chunk_ids(store, store_env.collection)
-        monkeypatch.setattr(store_mod, "BATCH", 1)  # one chunk per add call, so "midway" exists
+        monkeypatch.setattr(commit_mod, "BATCH", 1)  # one chunk per add call, so "midway" exists
         calls = fail_on(monkeypatch, suffix, call, exc)
         with pytest.raises(raised):
             add(store, store_env, TEXT_LONG, doc_id="doomed")

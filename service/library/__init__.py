@@ -3,13 +3,14 @@ and keep them in Chroma. `Store` is the only importer of chromadb."""
 
 from .chunk import chunks, sentences
 from .embed import Embedder, sha256_file
-from .ingest import IngestResult, content_hash, ingest
+from .ingest import IngestItem, IngestResult, content_hash, in_groups, ingest, ingest_many
 from .load import SUPPORTED, Loaded, expand_paths, load_file, load_stream, load_url
 from .store import Store, check_collection, check_doc_id, open_store
 
 __all__ = [
     "SUPPORTED",
     "Embedder",
+    "IngestItem",
     "IngestResult",
     "Loaded",
     "Store",
@@ -18,7 +19,9 @@ __all__ = [
     "chunks",
     "content_hash",
     "expand_paths",
+    "in_groups",
     "ingest",
+    "ingest_many",
     "load_file",
     "load_stream",
     "load_url",

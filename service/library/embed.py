@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import os
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,8 +74,9 @@ class Embedder:
         self._batch_size = batch_size
         self._lock = threading.Lock()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed `texts` into an `(n, 384)` float32 array, in input order."""
+    def embed(self, texts: list[str], on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Embed `texts` into an `(n, 384)` float32 array, in input order; `on_progress(done, total)`
+        after each batch."""
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
@@ -99,6 +101,8 @@ class Embedder:
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[idx] = pooled / np.clip(norms, 1e-12, None)
+            if on_progress:
+                on_progress(min(b + self._batch_size, len(texts)), len(texts))
         return out
 
     def embed_one(self, text: str) -> list[float]:

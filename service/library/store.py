@@ -3,29 +3,34 @@
 A collection NAME is two Chroma collections: `NAME.chunks` (one record per chunk, with offsets) and
 `NAME.docs` (one record per document: full text and metadata). The docs record is written last, so
 it is the commit marker of an ingest: chunks without one are leftovers of a failed ingest, never
-returned, and removed by the next ingest of that id.
+returned, and removed by the next ingest of that id. `commit` holds the write protocol, which is safe
+with several writers at once (processes sharing a `chroma run` server).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
-from ..errors import InputError, NotFoundError, StoreBusyError, StoreError
+from ..errors import CounterpointError, InputError, NotFoundError, StoreBusyError, StoreError
 from ..models import Chunk, Document, DocumentMeta, RetrievedChunk
 from ..settings import Settings
+from .commit import KEY, Stored, brief, committed, key_map, live, meta_from_chroma, write
 from .embed import Embedder
 
 COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-BATCH = 256
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def check_collection(name: str) -> str:
@@ -69,6 +74,13 @@ def _data_dir_lock(settings: Settings) -> Iterator[None]:
         lock.release()
 
 
+def location(settings: Settings) -> str:
+    """Where the library lives, for messages."""
+    if settings.chroma_host:
+        return f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+    return f"the Chroma folder {settings.data_dir / 'chroma'}"
+
+
 def make_client(settings: Settings) -> Any:
     """A Chroma client: HttpClient when a host is set, else a PersistentClient in the data dir."""
     import chromadb
@@ -83,18 +95,40 @@ def make_client(settings: Settings) -> Any:
             client.heartbeat()
         except Exception as exc:  # chromadb raises several unrelated types for "unreachable"
             raise StoreError(
-                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}: {exc}"
+                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                f"(is `chroma run` up?): {brief(exc)}"
             ) from exc
         return client
     return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=chroma_settings)
 
 
+def _guarded(method: Callable[P, T]) -> Callable[P, T]:
+    """Chroma's own failures (a server gone, a broken folder) become one StoreError naming the store."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except CounterpointError:
+            raise
+        except Exception as exc:
+            where = getattr(args[0], "where", "Chroma")
+            raise StoreError(f"{where} failed: {type(exc).__name__}: {brief(exc)}") from exc
+
+    return wrapper
+
+
 class Store:
     """Documents and chunks in Chroma. Use `open_store(settings)` to get one."""
 
-    def __init__(self, client: Any, embedder: Embedder | None = None) -> None:
+    def __init__(self, client: Any, embedder: Embedder | None = None, where: str = "Chroma") -> None:
         self._client = client
         self._embedder = embedder
+        self.where = where
+        # For search, the hot path: collection handles, and the chunk key of each committed document
+        # seen (a docs record's metadata costs ~0.2 ms per id to read, its mere presence far less).
+        self._handles: dict[str, Any] = {}
+        self._keys: dict[str, dict[str, str]] = {}
 
     @property
     def embedder(self) -> Embedder:
@@ -120,6 +154,8 @@ class Store:
             return None
 
     def _col(self, name: str, create: bool) -> Any:
+        from chromadb.errors import NotFoundError as ChromaNotFound
+
         try:
             if create:
                 # Embeddings are always passed in: Chroma's default function would download a model.
@@ -127,11 +163,12 @@ class Store:
                     name, embedding_function=None, metadata={"hnsw:space": "cosine"}
                 )
             return self._client.get_collection(name, embedding_function=None)
+        except ChromaNotFound as exc:  # only "no such collection": a server that is down is no answer
+            raise NotFoundError(f"no collection {name.rsplit('.', 1)[0]!r}") from exc
         except Exception as exc:
-            if not create:
-                raise NotFoundError(f"no collection {name.rsplit('.', 1)[0]!r}") from exc
-            raise StoreError(f"Chroma failed on collection {name}: {exc}") from exc
+            raise StoreError(f"{self.where} failed on collection {name}: {brief(exc)}") from exc
 
+    @_guarded
     def collections(self) -> list[str]:
         """Names of the collections that hold documents."""
         names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
@@ -139,42 +176,58 @@ class Store:
 
     def drop(self, collection: str) -> None:
         """Delete a whole collection (both of its Chroma collections); unknown names are ignored."""
+        self._forget()
         for suffix in (".docs", ".chunks"):
             with contextlib.suppress(Exception):
                 self._client.delete_collection(f"{check_collection(collection)}{suffix}")
 
     # --- documents ---------------------------------------------------------------------------
+    @_guarded
     def list(self, collection: str) -> list[DocumentMeta]:
         """Metadata of every document in `collection`, oldest first."""
         docs = self._read(collection)
         if docs is None:
             return []
         got = docs.get(include=["metadatas"])
-        metas = [_meta_from_chroma(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+        metas = [meta_from_chroma(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
         return sorted(metas, key=lambda m: (m.ingested_at, m.id))
 
+    @_guarded
     def find_by_hash(self, collection: str, content_hash: str) -> DocumentMeta | None:
         docs = self._read(collection)
         got = docs.get(where={"content_hash": content_hash}, include=["metadatas"]) if docs else {"ids": []}
         if not got["ids"]:
             return None
-        return _meta_from_chroma(got["ids"][0], got["metadatas"][0])
+        return meta_from_chroma(got["ids"][0], got["metadatas"][0])
 
+    @_guarded
+    def find_by_hashes(self, collection: str, content_hashes: list[str]) -> dict[str, DocumentMeta]:
+        """Stored documents by content hash, for those of `content_hashes` that are stored."""
+        docs = self._read(collection)
+        if docs is None or not content_hashes:
+            return {}
+        got = docs.get(where={"content_hash": {"$in": sorted(set(content_hashes))}}, include=["metadatas"])
+        metas = [meta_from_chroma(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+        return {m.content_hash: m for m in sorted(metas, key=lambda m: m.id, reverse=True)}
+
+    @_guarded
     def meta(self, collection: str, doc_id: str) -> DocumentMeta:
         docs = self._read(collection)
         got = docs.get(ids=[doc_id], include=["metadatas"]) if docs else {"ids": []}
         if not got["ids"]:
             raise NotFoundError(f"no document {doc_id!r} in collection {collection!r}")
-        return _meta_from_chroma(got["ids"][0], got["metadatas"][0])
+        return meta_from_chroma(got["ids"][0], got["metadatas"][0])
 
+    @_guarded
     def get(self, collection: str, doc_id: str) -> Document:
         """The document and its full stored text."""
         docs = self._read(collection)
         got = docs.get(ids=[doc_id], include=["metadatas", "documents"]) if docs else {"ids": []}
         if not got["ids"]:
             raise NotFoundError(f"no document {doc_id!r} in collection {collection!r}")
-        return Document(meta=_meta_from_chroma(got["ids"][0], got["metadatas"][0]), text=got["documents"][0])
+        return Document(meta=meta_from_chroma(got["ids"][0], got["metadatas"][0]), text=got["documents"][0])
 
+    @_guarded
     def texts(self, collection: str, doc_ids: list[str]) -> dict[str, Document]:
         """Several documents at once, keyed by id; unknown ids are left out."""
         docs = self._read(collection)
@@ -182,99 +235,117 @@ class Store:
             return {}
         got = docs.get(ids=sorted(set(doc_ids)), include=["metadatas", "documents"])
         return {
-            i: Document(meta=_meta_from_chroma(i, m), text=t)
+            i: Document(meta=meta_from_chroma(i, m), text=t)
             for i, m, t in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
         }
 
+    @_guarded
     def chunks_of(self, collection: str, doc_id: str) -> list[Chunk]:
-        chunk_col = self._read(collection, "chunks")
-        if chunk_col is None:
+        """The committed chunks of a document, in order (none for an unknown id)."""
+        docs, chunk_col = self._read(collection), self._read(collection, "chunks")
+        if docs is None or chunk_col is None:
             return []
+        keys = key_map(committed(docs, [doc_id]))
         got = chunk_col.get(where={"doc_id": doc_id}, include=["metadatas", "documents"])
         out = [
             Chunk(doc_id=doc_id, index=m["index"], start=m["start"], end=m["end"], text=t)
             for m, t in zip(got["metadatas"], got["documents"], strict=True)
+            if live(m, keys)
         ]
         return sorted(out, key=lambda c: c.index)
 
-    def add(self, collection: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Write one document atomically: chunks first, then the docs record that commits them."""
-        docs, chunk_col = self._docs(collection), self._chunks(collection)
-        doc_id = doc.meta.id
-        if docs.get(ids=[doc_id], include=[])["ids"]:
-            raise InputError(f"document id {doc_id!r} already exists in {collection!r} with other text")
-        chunk_col.delete(where={"doc_id": doc_id})  # leftovers of an interrupted ingest
-        try:
-            for b in range(0, len(chunks), BATCH):
-                part = chunks[b : b + BATCH]
-                chunk_col.add(
-                    ids=[f"{doc_id}#{c.index}" for c in part],
-                    embeddings=vectors[b : b + BATCH],
-                    documents=[c.text for c in part],
-                    metadatas=[
-                        {"doc_id": doc_id, "index": c.index, "start": c.start, "end": c.end} for c in part
-                    ],
-                )
-            centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1] or 384)
-            centroid = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
-            docs.add(
-                ids=[doc_id],
-                embeddings=[centroid],
-                documents=[doc.text],
-                metadatas=[_meta_to_chroma(doc.meta)],
-            )
-        except BaseException as exc:
-            # The original error matters more than a failed cleanup.
-            with contextlib.suppress(Exception):
-                chunk_col.delete(where={"doc_id": doc_id})
-            if isinstance(exc, Exception):
-                raise StoreError(f"could not store document {doc_id!r}: {exc}") from exc
-            raise
+    def add(self, collection: str, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> Stored:
+        """Write one document atomically (see `add_many`); an id taken by other text is an InputError."""
+        (result,) = self.add_many(collection, [(doc, chunks, vectors)])
+        if isinstance(result, CounterpointError):
+            raise result
+        return result
 
+    @_guarded
+    def add_many(
+        self, collection: str, items: list[tuple[Document, list[Chunk], np.ndarray]]
+    ) -> list[Stored | CounterpointError]:
+        """Write documents, each whole or not at all (see `commit.write`), in few large writes."""
+        return write(self._docs(collection), self._chunks(collection), collection, items, self.where)
+
+    @_guarded
     def delete(self, collection: str, doc_id: str) -> DocumentMeta:
         """Remove a document: the commit marker first, then its chunks."""
         meta = self.meta(collection, doc_id)
+        self._keys.get(collection, {}).pop(doc_id, None)
         self._docs(collection).delete(ids=[doc_id])
         self._chunks(collection).delete(where={"doc_id": doc_id})
         return meta
 
     # --- search ------------------------------------------------------------------------------
+    @_guarded
     def search(
         self, collection: str, vector: list[float], k: int, doc_ids: list[str] | None = None
     ) -> list[RetrievedChunk]:
         """The `k` chunks nearest to `vector` (cosine similarity as score), committed documents only."""
-        docs, chunk_col = self._read(collection), self._read(collection, "chunks")
+        if k <= 0 or doc_ids == []:
+            return []
+        try:
+            return self._search(collection, vector, k, doc_ids)
+        except Exception:  # a cached handle may name a collection that another process dropped
+            self._forget()
+            return self._search(collection, vector, k, doc_ids)
+
+    def _search(
+        self, collection: str, vector: list[float], k: int, doc_ids: list[str] | None
+    ) -> list[RetrievedChunk]:
+        docs, chunk_col = self._handle(collection, "docs"), self._handle(collection, "chunks")
         if docs is None or chunk_col is None:
             return []
-        committed = set(docs.get(include=[])["ids"])
-        if doc_ids is not None:
-            committed &= set(doc_ids)
-        total = chunk_col.count()
-        if not committed or total == 0:
-            return []
-        got = chunk_col.query(
-            query_embeddings=[vector],
-            n_results=min(total, k),
-            where={"doc_id": {"$in": sorted(committed)}},
-            include=["metadatas", "documents", "distances"],
-        )
-        out = []
-        for m, t, d in zip(got["metadatas"][0], got["documents"][0], got["distances"][0], strict=True):
-            out.append(
-                RetrievedChunk(
-                    doc_id=m["doc_id"], index=m["index"], start=m["start"], end=m["end"], text=t, score=1 - d
-                )
-            )
-        return out
+        # A filter makes Chroma check every candidate's metadata; only a caller's subset needs one.
+        # Uncommitted leftovers are rare, so they are dropped after the query, asking for more if needed.
+        where = {"doc_id": {"$in": sorted(set(doc_ids))}} if doc_ids is not None else None
+        n = k
+        while True:
+            got = chunk_col.query(
+                query_embeddings=[vector], n_results=n, where=where,
+                include=["metadatas", "documents", "distances"],
+            )  # fmt: skip
+            metas, texts, dists = got["metadatas"][0], got["documents"][0], got["distances"][0]
+            keys = self._live_keys(collection, docs, metas)
+            out = [
+                RetrievedChunk(doc_id=m["doc_id"], index=m["index"], start=m["start"], end=m["end"],
+                               text=t, score=1 - d)
+                for m, t, d in zip(metas, texts, dists, strict=True) if live(m, keys)
+            ]  # fmt: skip
+            if len(out) >= k or len(metas) < n:
+                return out[:k]
+            n *= 4
 
+    def _live_keys(self, collection: str, docs: Any, metas: list[dict[str, Any]]) -> dict[str, str]:
+        """Committed doc id -> chunk key, for the documents of these chunk records. Presence is read
+        every time (another process may delete); a key only when unknown or not the chunk's own."""
+        ids = {m["doc_id"] for m in metas}
+        present = set(docs.get(ids=sorted(ids), include=[])["ids"]) if ids else set()
+        known = self._keys.setdefault(collection, {})
+        for gone in ids - present:
+            known.pop(gone, None)
+        unsure = {
+            m["doc_id"]
+            for m in metas
+            if m["doc_id"] in present and known.get(m["doc_id"]) not in ("", m.get(KEY))
+        }
+        if unsure:
+            known.update(key_map(committed(docs, sorted(unsure))))
+        return {i: known[i] for i in present if i in known}
 
-def _meta_to_chroma(meta: DocumentMeta) -> dict[str, Any]:
-    return {k: v for k, v in meta.model_dump().items() if k != "id"}
+    def _handle(self, collection: str, kind: str) -> Any | None:
+        name = f"{check_collection(collection)}.{kind}"
+        if name not in self._handles:
+            found = self._read(collection, kind)
+            if found is None:
+                return None
+            self._handles[name] = found
+        return self._handles[name]
 
-
-def _meta_from_chroma(doc_id: str, meta: dict[str, Any] | None) -> DocumentMeta:
-    fields = set(DocumentMeta.model_fields) - {"id"}
-    return DocumentMeta(id=doc_id, **{k: v for k, v in (meta or {}).items() if k in fields})
+    def _forget(self) -> None:
+        self._handles.clear()
+        self._keys.clear()
 
 
 @contextmanager
@@ -287,7 +358,7 @@ def open_store(settings: Settings, embedder: Embedder | None = None) -> Iterator
         # Close before the lock is released: an unclosed embedded client stays cached in this process
         # with its index in memory, and goes stale (queries fail) once another process writes.
         stack.callback(_close_client, client)
-        yield Store(client, embedder)
+        yield Store(client, embedder, location(settings))
 
 
 def _close_client(client: Any) -> None:

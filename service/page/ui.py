@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,26 @@ PAGE_CSS = """
   color: inherit; background: transparent; border: 1px solid rgba(220,38,38,.55); }
 .cp-delete:hover, .cp-delete:focus-visible { background: rgba(220,38,38,.12); }
 #cp-source-panel .cp-doc-text { max-height: calc(100vh - 10rem); }
+.cp-model { display: inline-block; margin: .3rem 0 0; padding: .1rem .6rem; border-radius: 999px;
+  font-size: .78rem; border: 1px solid var(--border-color-primary); }
+.cp-model-warming { border-color: rgba(202,138,4,.6); background: rgba(202,138,4,.12); }
+.cp-model-ready { border-color: rgba(22,163,74,.55); background: rgba(22,163,74,.1); }
+.cp-model-failed { border-color: rgba(220,38,38,.6); background: rgba(220,38,38,.1); }
 """
+MODEL_POLL_S = 2.0
+# Show the rules' answer (no model call) while the model's is coming (Page.on_ask_live). Off until the
+# browser tests wait for the final answer rather than the first one that names the question.
+SHOW_PRELIMINARY = False
+
+
+def model_html(state: str) -> str:
+    """The local model's state for the page header: warming up, ready or failed; empty for others."""
+    kind, text = {
+        "ready": ("ready", "Model ready"),
+        "off": ("warming", "Model starts with the first question"),
+        "warming up": ("warming", "Model warming up… a question asked now waits for it"),
+    }.get(state, ("failed", f"Model {state} (it is tried again on the next question)"))
+    return "" if not state else f'<p class="cp-model cp-model-{kind}" role="status">{escape(text)}</p>'
 
 
 def _collection(name: str | None) -> str:
@@ -196,6 +216,28 @@ class Page:
             gr.Sidebar(open=False),
         )
 
+    def on_ask_live(
+        self,
+        question: str,
+        collection: str,
+        use_cache: bool,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Iterator[tuple[Any, ...]]:
+        """`on_ask`, after showing the rules' preliminary answer (no model call) while the model works."""
+        early = None
+        try:
+            early = self.service.preliminary(question or "", _collection(collection))
+        except Exception:  # the model's answer below reports any problem with the question
+            log.debug("no preliminary answer", exc_info=True)
+        if early is not None and early.points:
+            yield (comparison_html(early), early, *(gr.skip(),) * 5)
+        yield self.on_ask(question, collection, use_cache, progress)
+
+    def on_model(self) -> tuple[str, Any]:
+        """The model state for the header; the poll stops once the model is ready or failed."""
+        state = self.service.model_state()
+        return model_html(state), gr.Timer(active=state in ("warming up", "off"))
+
     def on_quote(self, answer: Comparison | None, evt: gr.EventData) -> tuple[str, Any]:
         """The clicked quote's article, highlighted (sliced in Python, see render.source_html)."""
         return h.source_view(self.service, answer, evt._data), gr.Sidebar(open=True)
@@ -232,6 +274,8 @@ class Page:
         blocks = {"title": "Counterpoint", "fill_width": True, "delete_cache": (3600, 86400)}
         with gr.Blocks(analytics_enabled=False, **blocks) as demo:
             gr.HTML(h.header_html(self.service.backend_info()), elem_id="cp-header-block")
+            model_state = gr.HTML(model_html(self.service.model_state()), elem_id="cp-model-state")
+            model_poll = gr.Timer(MODEL_POLL_S, active=self.service.uses_local_model())
             answer_state = gr.State(None)
             with gr.Sidebar(label="Library", width=380, elem_id="cp-library-panel") as library_bar:
                 gr.Markdown("## Library")
@@ -284,6 +328,7 @@ class Page:
                     h.SOURCE_PLACEHOLDER, js_on_load=SOURCE_JS, apply_default_css=False, elem_id="cp-source"
                 )
 
+            model_poll.tick(self.on_model, None, [model_state, model_poll], show_progress="hidden", **private)
             lib_outputs = [library, examples, collection]
             demo.load(self.on_refresh, collection, lib_outputs, **private)
             collection.change(self.on_refresh, collection, lib_outputs, **private)
@@ -297,7 +342,7 @@ class Page:
             library.delete_doc(self.on_delete, collection, [lib_status, *lib_outputs], **private)
             examples.click(lambda sample: sample[0], examples, question, **private)
             ask_event: dict[str, Any] = {
-                "fn": self.on_ask,
+                "fn": self.on_ask_live if SHOW_PRELIMINARY else self.on_ask,
                 "inputs": [question, collection, use_cache],
                 "outputs": [answer, answer_state, json_btn, md_btn, source, source_bar, library_bar],
                 "show_progress_on": [answer],
@@ -348,4 +393,7 @@ def serve(settings: Settings) -> None:
         line = f"Counterpoint: backend {info.backend}, model {info.model}, store {store}"
         print(line, file=sys.stderr)
         demo = Page(service, export_dir=Path(exports)).build()
-        demo.queue(default_concurrency_limit=1).launch(**launch_options(settings))
+        demo.queue(default_concurrency_limit=1).launch(prevent_thread_lock=True, **launch_options(settings))
+        # The page is up: start the local model now, so that the first question does not wait for it.
+        service.warm_up()
+        demo.block_thread()

@@ -1,0 +1,214 @@
+"""The seed answer on the embedded model: cold start, warm server, cached repeat; and the completion
+tokens of quote-first next to a model that writes its quotes out. Run in a fresh process.
+
+    .venv/bin/python benchmarks/bench_answer.py [--json] [--skip-written]
+
+The seed articles (../shared/seed/*.txt) go into a fresh temporary data dir, then the seed question is
+asked three times through the public facade (`open_service(settings).ask`), so this measures whatever
+the chain is: cold (the model server not running: its start is part of the wall time), warm (the
+same question again, answer cache off), and cached. The llama.cpp server runs verbose into a log of
+its own, from which the prompt tokens it did not have to evaluate (its prompt cache) are counted:
+llama-cpp-python's `usage` reports no cached tokens, but its per-request timings give the prompt
+tokens it evaluated. Peak RSS is this process's plus the server's (each one's high-water mark).
+
+The written-quotes comparison sends the answer's candidate statements (the same for both) to the
+same model twice: the quote-first one-call prompt (`batch`, which cites ids) and
+`bench_written_quotes`, whose schema asks for every quote as text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pydantic import BaseModel, Field
+
+from service.chain.draft import Draft, DraftSide, Kind
+from service.core import open_service
+from service.library import load_file
+from service.llm import Usage, local, structured
+from service.models import Comparison, Statement
+from service.settings import Settings
+
+SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
+QUESTION = "Why did the Istanbul talks between Afghanistan and Pakistan fail, and how does each side tell it?"
+MAX_STATEMENTS = 32  # both prompts and up to 2,000 output tokens must fit the 4,096-token context
+MAX_TOKENS = 2000
+# llama.cpp's per-request timing line: "prompt eval time = 812.34 ms / 57 tokens (...)".
+PROMPT_EVAL = re.compile(r"prompt eval time\s*=\s*[\d.]+ ms /\s*(\d+) tokens")
+
+
+class WrittenAccount(BaseModel):
+    side: str = Field(description="One of the side names.")
+    claim: str = Field(description="The side's claim on this point, at most 25 words.")
+    quotes: list[str] = Field(
+        description="The statements that carry the claim, each copied out word for word."
+    )
+
+
+class WrittenPoint(BaseModel):
+    topic: str = Field(description="The point, in a few words.")
+    kind: Kind
+    accounts: list[WrittenAccount]
+
+
+class WrittenDraft(BaseModel):
+    """The same answer as a Draft, but every quote written out instead of cited by id."""
+
+    answerable: bool
+    reason: str = Field("", description="Why not answerable, or empty.")
+    sides: list[DraftSide] = Field(default_factory=list)
+    points: list[WrittenPoint] = Field(default_factory=list)
+
+
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak resident set (VmHWM), in MB; 0 when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def server_pid() -> int | None:
+    for server in local._servers.values():
+        if server.process is not None:
+            return server.process.pid
+    return None
+
+
+def evaluated_tokens(log: Path, offset: int) -> tuple[int, int]:
+    """(prompt tokens the server evaluated, requests timed) in its log after `offset`."""
+    if not log.exists():
+        return 0, 0
+    with log.open("rb") as f:
+        f.seek(offset)
+        text = f.read().decode("utf-8", "replace")
+    counts = [int(n) for n in PROMPT_EVAL.findall(text)]
+    return sum(counts), len(counts)
+
+
+def private_model_dir(root: Path, settings: Settings) -> Path:
+    """A model dir of our own (so the server log is ours alone) that links to the joined model."""
+    spec = local.MODELS[settings.local_model]
+    source = local.ensure_model(settings, spec)
+    root.mkdir(parents=True, exist_ok=True)
+    for name in (spec.filename, spec.filename + ".verified"):
+        (root / name).symlink_to(source.with_name(name))
+    return root
+
+
+def one_answer(service: Any, label: str, use_cache: bool, log: Path) -> dict[str, Any]:
+    """Ask the seed question once; wall time, calls, tokens and the server's prompt-cache hits."""
+    offset = log.stat().st_size if log.exists() else 0
+    started = time.perf_counter()
+    answer: Comparison = service.ask(QUESTION, use_cache=use_cache)
+    wall = time.perf_counter() - started
+    evaluated, timed = evaluated_tokens(log, offset)
+    s = answer.stats
+    pid = server_pid()
+    return {
+        "label": label,
+        "wall_s": wall,
+        "calls": s.llm_calls,
+        "prompt_tokens": s.prompt_tokens,
+        "cached_prompt_tokens": max(s.prompt_tokens - evaluated, 0) if timed else None,
+        "completion_tokens": s.completion_tokens,
+        "peak_rss_mb": peak_rss_mb() + (peak_rss_mb(pid) if pid else 0.0),
+        "cached_answer": s.cached,
+        "points": len(answer.points),
+        "sides": [side.name for side in answer.sides],
+        "answer": answer,
+    }
+
+
+def statements_of(service: Any, answer: Comparison) -> list[Statement]:
+    """The answer's candidate statements, numbered as the chain numbers them."""
+    texts = {d: service.document(d).text for d in {c.doc for c in answer.candidates}}
+    picked = answer.candidates[:MAX_STATEMENTS]
+    return [
+        Statement(sid=f"S{i}", doc_id=c.doc, start=c.start, end=c.end, text=texts[c.doc][c.start : c.end])
+        for i, c in enumerate(picked, 1)
+    ]
+
+
+def written_vs_cited(service: Any, statements: list[Statement]) -> dict[str, Any]:
+    """Completion tokens of the same one-call task, quotes cited by id vs written out."""
+    out: dict[str, Any] = {"statements": len(statements)}
+    backend = service.backend()
+    for name, schema, prompt in (
+        ("cited", Draft, "batch"),
+        ("written", WrittenDraft, "bench_written_quotes"),
+    ):
+        usage = Usage()
+        started = time.perf_counter()
+        structured(
+            backend, schema, prompt, usage, max_tokens=MAX_TOKENS, question=QUESTION, statements=statements
+        )
+        wall = time.perf_counter() - started
+        out[name] = {"calls": usage.calls, "completion_tokens": usage.completion_tokens,
+                     "prompt_tokens": usage.prompt_tokens, "wall_s": wall}  # fmt: skip
+    return out
+
+
+def measure(skip_written: bool = False, backend: str = "local") -> dict[str, Any]:
+    """The whole measurement, in this process (run it in a fresh one)."""
+    seeds = sorted(SEED_DIR.glob("*.txt"))
+    if not seeds:
+        raise SystemExit(f"no seed articles in {SEED_DIR}")
+    local.SERVER_VERBOSE = True
+    with tempfile.TemporaryDirectory(prefix="cp-bench-answer-") as tmp:
+        root = Path(tmp)
+        base = Settings(backend=backend, data_dir=root / "data", chroma_host=None)
+        settings = base.model_copy(update={"model_dir": private_model_dir(root / "models", base)})
+        log = settings.model_dir / "llama-server.log"
+        result: dict[str, Any] = {"seeds": len(seeds), "backend": backend}
+        with open_service(settings) as service:
+            started = time.perf_counter()
+            for path in seeds:
+                service.ingest(load_file(path, settings))
+            result["ingest_s"] = time.perf_counter() - started
+            assert service.model_state() in ("off", ""), "the model server must not be running yet"
+            runs = [one_answer(service, "cold", False, log)]
+            runs.append(one_answer(service, "warm", False, log))
+            runs.append(one_answer(service, "cached", True, log))
+            if not skip_written:
+                result["quotes"] = written_vs_cited(service, statements_of(service, runs[1]["answer"]))
+            pid = server_pid()
+            result["peak_rss_mb"] = peak_rss_mb() + (peak_rss_mb(pid) if pid else 0.0)
+            result["server_rss_mb"] = peak_rss_mb(pid) if pid else 0.0
+        for run in runs:
+            run.pop("answer")
+        result["runs"] = runs
+    return result
+
+
+def main() -> None:
+    """Print the measurement (JSON with --json)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--skip-written", action="store_true", help="skip the written-quotes comparison")
+    parser.add_argument("--backend", default="local", help="local (default), openai, compatible or fake")
+    args = parser.parse_args()
+    result = measure(args.skip_written, args.backend)
+    if args.json:
+        print(json.dumps(result))
+        return
+    for run in result["runs"]:
+        print({k: v for k, v in run.items()})
+    print({k: v for k, v in result.items() if k != "runs"})
+
+
+if __name__ == "__main__":
+    main()
