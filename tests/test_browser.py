@@ -42,7 +42,7 @@ TRICKY = (
     "spring,” Lund said on Monday.\u00a0<script>window.__pwned = 1</script> "
     '<img src=x onerror="window.__pwned = 2"> ${window.__pwned = 3} {{constructor}}\n\n'
     "Southland rejected that. “Southland’s farms 🌾 will dry out if the river falls,” said "
-    "Southland’s farm minister Piet\u00a0Moss.\n"
+    "Southland’s farm minister Karel\u00a0Moss.\n"
 )
 DAM = """Four neighbours clash over the Rhuna dam
 
@@ -54,15 +54,15 @@ million homes and it will not take a drop of water that belongs to anyone else,�
 minister Ana Lund said. Northland added that it had shared every engineering study.
 
 Southland rejected that account. “Northland has hidden the real filling plan, and our farms will dry \
-out within three summers,” said Southland’s farm minister Piet Moss. Southland said it would take the \
+out within three summers,” said Southland’s farm minister Karel Moss. Southland said it would take the \
 case to the regional court.
 
 Eastport said the dam would cut river traffic to its harbour. “Eastport will lose half of its barge \
-trade if the river falls by a metre,” said Eastport’s mayor Rosa Kell, who asked for a guaranteed \
+trade if the river falls by a metre,” said Eastport’s mayor Rosa Mossop, who asked for a guaranteed \
 minimum flow.
 
-Westvale stayed closer to the middle. “Westvale supports the dam if the filling takes ten years \
-instead of three,” Westvale’s foreign minister Idris Vann said, adding that Westvale had offered to \
+Varnholt stayed closer to the middle. “Varnholt supports the dam if the filling takes ten years \
+instead of three,” Varnholt’s foreign minister Ilan Vann said, adding that Varnholt had offered to \
 host the next round.
 """
 
@@ -368,7 +368,7 @@ def test_pasted_article_is_inert_quotes_highlight_exactly_and_delete_works(page:
 def test_two_three_and_four_sides_lay_out_side_by_side(page: Any) -> None:
     use_collection(page, "rivers")
     assert "Added" in paste(page, DAM, "Four neighbours clash over the Rhuna dam")
-    parties = ["Northland", "Southland", "Eastport", "Westvale"]
+    parties = ["Northland", "Southland", "Eastport", "Varnholt"]
     for n in (2, 3, 4):
         names = parties[:n]
         listed = ", ".join(names[:-1]) + f" and {names[-1]}"

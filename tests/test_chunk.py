@@ -24,7 +24,7 @@ CASES = {
     "headlines": "News\n\nPeace Talks Collapse\n\nIstanbul – Talks failed. Both sides blamed them.\n\nMore",
     "single_newline_headline": "Headline Without Period\nBody sentence one. Body two.",
     "tabs_and_spaces": "A\tb  c.   D e.\n\n\n  \n\t F g h  ",
-    "abbreviations": 'Mr. Smith went to Washington D.C. yesterday. Really?! Yes… He said "no." Then left.',
+    "abbreviations": 'Mr. Smith went to Northport D.C. yesterday. Really?! Yes… He said "no." Then left.',
     "long_words": LONG_WORDS,
     "long_solid": LONG_SOLID,
     "long_inside_paragraphs": f"Intro line.\n\n{LONG_WORDS}\n\nOutro. The end.",

@@ -94,12 +94,12 @@ def test_show_and_delete_unknown_ids_fail_clearly(seeded: str) -> None:
 def test_stdin_with_id_title_and_outlet() -> None:
     text = "Pasted “exactly”,\r\nwith CRLF.\n"
     result = cli(
-        "ingest", "-", "--id", "pasted", "--title", "My title", "--outlet", "Wire", input=text.encode()
+        "ingest", "-", "--id", "pasted", "--title", "My title", "--outlet", "Ledger", input=text.encode()
     )
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("pasted\tadded\t1 chunks\tMy title")
     assert cli("show", "--text", "pasted").stdout_bytes == text.encode()
-    assert "outlet: Wire\n" in cli("show", "pasted").stdout
+    assert "outlet: Ledger\n" in cli("show", "pasted").stdout
 
 
 def test_directory_and_url(tmp_path: Path, web_server: WebServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,7 @@ from service.settings import Settings
 
 SENTENCES = [
     "Pakistan and Afghanistan blamed each other after the peace talks in Istanbul collapsed.",
-    "Talks between Islamabad and Kabul ended without an agreement on Friday.",
+    "Talks between the two capitals ended without an agreement on Friday.",
     "Whisk the eggs with sugar, then fold in the flour and bake for forty minutes.",
     "The striker scored twice in the second half to win the cup final.",
     "短い文。",
@@ -127,10 +127,10 @@ def raw_chunk_ids(store: Any, collection: str) -> list[str]:
 
 def test_add_get_chunks_and_delete(store_env: StoreEnv) -> None:
     with store_env.open() as store:
-        result = add(store, store_env, TEXT_A, outlet="Dawn", url="https://example.org/a")
+        result = add(store, store_env, TEXT_A, outlet="Beacon", url="https://example.org/a")
         meta = result.meta
         assert result.created and meta.n_chunks > 1 and meta.n_chars == len(TEXT_A)
-        assert meta.outlet == "Dawn" and meta.url == "https://example.org/a"
+        assert meta.outlet == "Beacon" and meta.url == "https://example.org/a"
         assert store.get(store_env.collection, meta.id).text == TEXT_A
         chunks = store.chunks_of(store_env.collection, meta.id)
         assert [c.index for c in chunks] == list(range(meta.n_chunks))

@@ -219,9 +219,9 @@ def test_api_ingest_takes_exactly_one_input(service: Counterpoint, tmp_path: Pat
         h.api_ingest(service, "text", "https://example.org/", None, "default")
     with pytest.raises(InputError, match="exactly one"):
         h.api_ingest(service, "", "", None, "default")
-    summary = h.api_ingest(service, TRICKY, "", None, "", title="Tricky", outlet="Wire", doc_id="t-1")
+    summary = h.api_ingest(service, TRICKY, "", None, "", title="Tricky", outlet="Ledger", doc_id="t-1")
     assert summary == {
-        "collection": "default", "created": True, "id": "t-1", "title": "Tricky", "outlet": "Wire",
+        "collection": "default", "created": True, "id": "t-1", "title": "Tricky", "outlet": "Ledger",
         "date": "", "url": "", "n_chars": len(TRICKY), "n_chunks": 1,
     }  # fmt: skip
     assert service.document("t-1").text == TRICKY
