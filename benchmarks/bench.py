@@ -72,8 +72,9 @@ def rows_answer(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             f" ({cached:,} from llama.cpp's cache)" if cached else ""
         )
         rss = f"peak RSS {run['peak_rss_mb'] / 1024:.2f} GB"
+        wall = f"{run['wall_s']:.1f} s" if run["wall_s"] >= 1 else f"{run['wall_s'] * 1000:.0f} ms"
         cells = [
-            f"{run['wall_s']:.1f} s",
+            wall,
             f"{run['calls']} calls",
             prompt,
             f"{run['completion_tokens']:,} completion",
@@ -87,13 +88,26 @@ def rows_answer(result: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append((f"seed answer, {run['label']}", what[run["label"]], ", ".join(cells)))
     quotes = result.get("quotes")
     if quotes:
-        cited, written = quotes["cited"]["completion_tokens"], quotes["written"]["completion_tokens"]
-        where = f"one call, the same {quotes['statements']} statements and model"
-        ratio = f"**{written / cited:.1f}×**" if cited else "n/a"
+        cited, written = quotes["cited"], quotes["written"]
+        where = f"one call each, the same {quotes['statements']} statements, question and model"
+        cells = [
+            f"{x['completion_tokens']:,} tokens ({x['points']} points, {x['quotes']} quotes)"
+            for x in (cited, written)
+        ]
+        rows.append(("completion tokens: quotes cited by id / written out", where, " / ".join(cells)))
+        ratio = written["completion_tokens"] / max(cited["completion_tokens"], 1)
         rows.append(
-            ("completion tokens: quotes cited by id / written out", where, f"{cited:,} / {written:,}")
+            ("written out / quote-first, one call", "the model picks the answer's size", f"{ratio:.2f}×")
         )
-        rows.append(("**written-out / quote-first**", "same run", ratio))
+        chain = quotes["chain"]
+        if "quote_tokens" in chain:
+            total = chain["completion_tokens"] + chain["quote_tokens"]
+            what = f"the chain's answer ({chain['quotes']} quotes) with its quotes written out"
+            ratio = total / max(chain["completion_tokens"], 1)
+            cell = f"{chain['completion_tokens']:,} / {total:,} (**{ratio:.2f}×**)"
+            rows.append(
+                (f"completion tokens: quote-first chain / {what}", "quotes by the model's tokenizer", cell)
+            )
     return rows
 
 

@@ -12,8 +12,9 @@ llama-cpp-python's `usage` reports no cached tokens, but its per-request timings
 tokens it evaluated. Peak RSS is this process's plus the server's (each one's high-water mark).
 
 The written-quotes comparison sends the answer's candidate statements (the same for both) to the
-same model twice: the quote-first one-call prompt (`batch`, which cites ids) and
-`bench_written_quotes`, whose schema asks for every quote as text.
+same model twice, one call each: the quote-first prompt (`batch`, whose schema cites ids) and
+`bench_written_quotes`, whose schema asks for every quote as text. Both schemas oblige an answer
+(two points or more, an account per side), so that neither abstains in a few tokens.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import httpx
 from pydantic import BaseModel, Field
 
-from service.chain.draft import Draft, DraftSide, Kind
+from service.chain.draft import Citation, DraftSide, Kind
 from service.core import open_service
 from service.library import load_file
 from service.llm import Usage, local, structured
@@ -48,27 +50,48 @@ MAX_TOKENS = 2000
 PROMPT_EVAL = re.compile(r"prompt eval time\s*=\s*[\d.]+ ms /\s*(\d+) tokens")
 
 
+# The two answers of the comparison, alike but for the quotes. Both must answer (a small model may
+# otherwise abstain in a few tokens, which measures nothing): at least two points, two accounts each.
+class CitedAccount(BaseModel):
+    side: str = Field(description="One of the side names.")
+    claim: str = Field(description="The side's claim on this point, at most 25 words.")
+    citations: list[Citation] = Field(min_length=1, description="The statements that carry the claim.")
+
+
 class WrittenAccount(BaseModel):
     side: str = Field(description="One of the side names.")
     claim: str = Field(description="The side's claim on this point, at most 25 words.")
-    quotes: list[str] = Field(
-        description="The statements that carry the claim, each copied out word for word."
-    )
+    quotes: list[str] = Field(min_length=1, description="The statements that carry it, copied word for word.")
+
+
+class CitedPoint(BaseModel):
+    topic: str = Field(description="The point, in a few words.")
+    kind: Kind
+    accounts: list[CitedAccount] = Field(min_length=2)
 
 
 class WrittenPoint(BaseModel):
     topic: str = Field(description="The point, in a few words.")
     kind: Kind
-    accounts: list[WrittenAccount]
+    accounts: list[WrittenAccount] = Field(min_length=2)
+
+
+class CitedDraft(BaseModel):
+    """A Draft (quote-first: statements cited by id) that must answer."""
+
+    answerable: Literal[True]
+    reason: str = ""
+    sides: list[DraftSide] = Field(min_length=2)
+    points: list[CitedPoint] = Field(min_length=2)
 
 
 class WrittenDraft(BaseModel):
-    """The same answer as a Draft, but every quote written out instead of cited by id."""
+    """The same answer with every quote written out instead of cited by id."""
 
-    answerable: bool
-    reason: str = Field("", description="Why not answerable, or empty.")
-    sides: list[DraftSide] = Field(default_factory=list)
-    points: list[WrittenPoint] = Field(default_factory=list)
+    answerable: Literal[True]
+    reason: str = ""
+    sides: list[DraftSide] = Field(min_length=2)
+    points: list[WrittenPoint] = Field(min_length=2)
 
 
 def peak_rss_mb(pid: int | str = "self") -> float:
@@ -117,14 +140,15 @@ def one_answer(service: Any, label: str, use_cache: bool, log: Path) -> dict[str
     wall = time.perf_counter() - started
     evaluated, timed = evaluated_tokens(log, offset)
     s = answer.stats
+    spent = not s.cached  # a cached answer carries the stats of the run that made it
     pid = server_pid()
     return {
         "label": label,
         "wall_s": wall,
-        "calls": s.llm_calls,
-        "prompt_tokens": s.prompt_tokens,
-        "cached_prompt_tokens": max(s.prompt_tokens - evaluated, 0) if timed else None,
-        "completion_tokens": s.completion_tokens,
+        "calls": s.llm_calls if spent else 0,
+        "prompt_tokens": s.prompt_tokens if spent else 0,
+        "cached_prompt_tokens": max(s.prompt_tokens - evaluated, 0) if timed and spent else None,
+        "completion_tokens": s.completion_tokens if spent else 0,
         "peak_rss_mb": peak_rss_mb() + (peak_rss_mb(pid) if pid else 0.0),
         "cached_answer": s.cached,
         "points": len(answer.points),
@@ -144,22 +168,40 @@ def statements_of(service: Any, answer: Comparison) -> list[Statement]:
 
 
 def written_vs_cited(service: Any, statements: list[Statement]) -> dict[str, Any]:
-    """Completion tokens of the same one-call task, quotes cited by id vs written out."""
+    """Completion tokens of the same one-call task, quotes cited by id vs written out, and how many
+    points and quotes each answer holds (the model decides: the two answers are not the same size)."""
     out: dict[str, Any] = {"statements": len(statements)}
     backend = service.backend()
-    for name, schema, prompt in (
-        ("cited", Draft, "batch"),
-        ("written", WrittenDraft, "bench_written_quotes"),
-    ):
+    pairs = (("cited", CitedDraft, "batch"), ("written", WrittenDraft, "bench_written_quotes"))
+    for name, schema, prompt in pairs:
         usage = Usage()
         started = time.perf_counter()
-        structured(
+        got = structured(
             backend, schema, prompt, usage, max_tokens=MAX_TOKENS, question=QUESTION, statements=statements
         )
-        wall = time.perf_counter() - started
+        accounts = [a for p in got.points for a in p.accounts]
+        quotes = sum(len(getattr(a, "citations", None) or getattr(a, "quotes", [])) for a in accounts)
         out[name] = {"calls": usage.calls, "completion_tokens": usage.completion_tokens,
-                     "prompt_tokens": usage.prompt_tokens, "wall_s": wall}  # fmt: skip
+                     "prompt_tokens": usage.prompt_tokens, "wall_s": time.perf_counter() - started,
+                     "points": len(got.points), "quotes": quotes}  # fmt: skip
     return out
+
+
+def written_out(service: Any, answer: Comparison) -> dict[str, Any]:
+    """The chain's own answer (quote-first) and the same answer with each quote written out as a JSON
+    string: its completion tokens plus the quotes' tokens, counted by the model server's tokenizer."""
+    servers = list(local._servers.values())
+    if not servers:  # another backend: no tokenizer to ask
+        return {"completion_tokens": answer.stats.completion_tokens, "quotes": len(answer.quotes())}
+    base = servers[0].base_url.removesuffix("/v1")
+    count = 0
+    for quote in answer.quotes():
+        reply = httpx.post(
+            f"{base}/extras/tokenize/count", json={"input": json.dumps(quote.text)}, timeout=60
+        )
+        count += int(reply.json()["count"])
+    return {"completion_tokens": answer.stats.completion_tokens, "quotes": len(answer.quotes()),
+            "quote_tokens": count}  # fmt: skip
 
 
 def measure(skip_written: bool = False, backend: str = "local") -> dict[str, Any]:
@@ -185,6 +227,7 @@ def measure(skip_written: bool = False, backend: str = "local") -> dict[str, Any
             runs.append(one_answer(service, "cached", True, log))
             if not skip_written:
                 result["quotes"] = written_vs_cited(service, statements_of(service, runs[1]["answer"]))
+                result["quotes"]["chain"] = written_out(service, runs[1]["answer"])
             pid = server_pid()
             result["peak_rss_mb"] = peak_rss_mb() + (peak_rss_mb(pid) if pid else 0.0)
             result["server_rss_mb"] = peak_rss_mb(pid) if pid else 0.0

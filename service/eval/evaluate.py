@@ -12,6 +12,7 @@ use more than one worker (see `check_workers`).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -205,14 +206,29 @@ def _run_cases(
         for case in todo:
             write(case, run_one(case))
         return
+    stop = threading.Event()  # set by the first failure, in its own thread, so no new case starts
+
+    def guarded(case: Case) -> dict[str, Any] | None:
+        if stop.is_set():
+            return None
+        try:
+            return run_one(case)
+        except BaseException:
+            stop.set()
+            raise
+
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval")
-    futures = [pool.submit(run_one, case) for case in todo]
+    futures = [pool.submit(guarded, case) for case in todo]
     written = 0
     try:
         for case, future in zip(todo, futures, strict=True):
-            write(case, future.result())
+            line = future.result()
+            if line is None:  # pragma: no cover - only after a failure, which raises first
+                break
+            write(case, line)
             written += 1
     except BaseException:
+        stop.set()
         for future in futures:
             future.cancel()
         try:
@@ -220,7 +236,9 @@ def _run_cases(
         finally:
             for case, future in zip(todo[written:], futures[written:], strict=True):
                 if future.done() and not future.cancelled() and future.exception() is None:
-                    write(case, future.result())
+                    line = future.result()
+                    if line is not None:
+                        write(case, line)
         raise
     pool.shutdown()
 
