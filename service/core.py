@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .chain import ProgressFn, answer
+from .chain import ProgressFn, answer, is_cached
 from .errors import CounterpointError
 from .library import IngestItem, IngestResult, Loaded, Store, ingest_many, open_store
 from .library import ingest as ingest_loaded
@@ -121,10 +121,15 @@ class Counterpoint:
             use_cache=use_cache,
         )
 
-    def preliminary(self, question: str, collection: str = "default") -> Comparison | None:
+    def preliminary(
+        self, question: str, collection: str = "default", use_cache: bool = True
+    ) -> Comparison | None:
         """The rules' answer (no model call), marked preliminary, for the page to show while the model
-        works; None when the rules are the configured strategy already."""
+        works; None when the rules are the configured strategy, or the model's answer is stored."""
         if self.settings.resolved_strategy == "rules":
+            return None
+        where = {"store": self.store, "settings": self.settings, "collection": collection}
+        if use_cache and is_cached(question, info=self.backend_info(), **where):
             return None
         settings = self.settings.model_copy(update={"strategy": "rules"})
         info = self.backend_info().model_copy(update={"strategy": "rules"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,11 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 VIEWPORT = {"width": 1440, "height": 1000}
+# The answer to question q, once it is the model's (the rules' preliminary answer comes first).
+FINAL_ANSWER = """q => document.querySelector('#cp-answer-panel .cp-question')?.textContent === q
+  && !document.querySelector('#cp-answer-panel .cp-preliminary')"""
+PRELIMINARY = """q => document.querySelector('#cp-answer-panel .cp-question')?.textContent === q
+  && !!document.querySelector('#cp-answer-panel .cp-preliminary')"""
 SEED_QUESTION = (
     "Why did the third round of Afghanistan–Pakistan peace talks in Istanbul fail, "
     "and how does each side tell it?"
@@ -176,7 +182,7 @@ def ask(page: Any, question: str) -> Any:
     page.fill("#cp-question textarea", question)
     page.click("#cp-ask")
     page.wait_for_function(
-        "q => document.querySelector('#cp-answer-panel .cp-question')?.textContent === q",
+        FINAL_ANSWER,
         arg=question,
         timeout=60_000,
     )
@@ -260,8 +266,11 @@ def seed_text() -> str:
 
 
 # --- tests -------------------------------------------------------------------------------------
-def seed_flow(page: Any, seed_text: str, timeout_ms: float = 60_000) -> tuple[Any, list[Any]]:
-    """Upload the seed, ask the seed question; returns the answer panel and its quote buttons."""
+def seed_flow(
+    page: Any, seed_text: str, timeout_ms: float = 60_000, preliminary: bool = False
+) -> tuple[Any, list[Any]]:
+    """Upload the seed, ask the seed question; returns the answer panel and its quote buttons. With
+    `preliminary`, the rules' answer must show first (its screenshot and timing are kept)."""
     library_open(page)
     page.set_input_files("#cp-files input[type=file]", str(SHARED / "seed" / SEED_NAME))
     # The uploaded file's row (its visible name may be shortened with an ellipsis).
@@ -277,12 +286,19 @@ def seed_flow(page: Any, seed_text: str, timeout_ms: float = 60_000) -> tuple[An
         ".startsWith('What does each side say about Peace Talks Collapse')"
     )
     page.fill("#cp-question textarea", SEED_QUESTION)
+    asked = time.perf_counter()
     page.click("#cp-ask")
-    page.wait_for_function(
-        "q => document.querySelector('#cp-answer-panel .cp-question')?.textContent === q",
-        arg=SEED_QUESTION,
-        timeout=timeout_ms,
-    )
+    if preliminary:
+        page.wait_for_function(PRELIMINARY, arg=SEED_QUESTION, timeout=120_000)
+        early = time.perf_counter() - asked
+        assert page.locator("#cp-answer-panel button.cp-quote").count() > 0
+        answer_screenshot(page, "seed-preliminary-local.png")
+    page.wait_for_function(FINAL_ANSWER, arg=SEED_QUESTION, timeout=timeout_ms)
+    if preliminary:
+        final = time.perf_counter() - asked
+        timing = f"preliminary answer after {early:.1f} s, the model's after {final:.1f} s"
+        (ARTIFACTS / "seed-timing-local.txt").write_text(timing + "\n", encoding="utf-8")
+        print(timing)
     answer = page.locator("#cp-answer-panel .cp-answer")
     return answer, [
         answer.locator("button.cp-quote").nth(i) for i in range(answer.locator("button.cp-quote").count())
@@ -398,7 +414,7 @@ def test_seed_answer_on_the_embedded_model(
     try:
         open_page(page, app.url)
         assert "qwen" in page.inner_text("#cp-header-block").lower()
-        answer, quotes = seed_flow(page, seed_text, timeout_ms=15 * 60_000)
+        answer, quotes = seed_flow(page, seed_text, timeout_ms=15 * 60_000, preliminary=True)
         assert answer.locator(".cp-abstain").count() == 0, answer.inner_text()
         names = answer.locator(".cp-side-name").all_inner_texts()
         assert len(names) >= 2 and in_one_row(boxes(page, "#cp-answer-panel .cp-side-head")), names

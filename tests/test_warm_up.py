@@ -192,6 +192,17 @@ def test_the_page_shows_the_preliminary_answer_first(settings: Settings) -> None
     assert not final.preliminary and final_html != early_html
 
 
+def test_no_preliminary_answer_when_the_models_answer_is_stored(settings: Settings) -> None:
+    fake = settings.model_copy(update={"backend": "fake"})
+    with open_service(fake) as service:
+        service.ingest(Loaded(text=ARTICLE, source="t"))
+        assert service.preliminary(QUESTION) is not None  # nothing stored yet
+        service.ask(QUESTION)
+        assert service.preliminary(QUESTION) is None  # the stored answer comes at once
+        assert service.preliminary(QUESTION, use_cache=False) is not None
+        assert service.preliminary("  " + QUESTION.upper()) is not None  # another question
+
+
 # --- the command line ---------------------------------------------------------------------------
 def test_ask_prints_one_line_per_stage_and_keeps_json_clean(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTERPOINT_BACKEND", "fake")

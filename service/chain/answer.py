@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ..errors import InputError, ModelError
 from ..library import Store
@@ -67,11 +68,7 @@ def answer(
 
     if not docs:
         return done(_abstain(question, collection, f"collection {collection!r} has no documents", stats))
-    key = cache_key(
-        question=question, collection=collection, docs=sorted((d.id, d.content_hash) for d in docs),
-        backend=info.backend, model=info.model, strategy=info.strategy, prompts=prompts.version(),
-        retrieval=[settings.top_k, settings.max_statements, settings.min_relevance],
-    )  # fmt: skip
+    key = _key(question, collection, docs, settings, info)
     cache = AnswerCache(settings.data_dir / "answers.sqlite")
     if use_cache and (hit := cache.get(key)) is not None:
         hit.stats.cached = True
@@ -111,6 +108,28 @@ def answer(
     if not result.partial:  # a failed call may succeed next time: don't keep the fallback
         cache.put(key, result)
     return result
+
+
+def is_cached(question: str, *, store: Store, settings: Settings, info: BackendInfo, collection: str) -> bool:
+    """True when `answer` would return a stored answer for this question (no retrieval, no model)."""
+    question = " ".join(question.split())
+    docs = store.list(collection)
+    if not question or not docs:
+        return False
+    return (
+        AnswerCache(settings.data_dir / "answers.sqlite").get(
+            _key(question, collection, docs, settings, info)
+        )
+        is not None
+    )
+
+
+def _key(question: str, collection: str, docs: list[Any], settings: Settings, info: BackendInfo) -> str:
+    return cache_key(
+        question=question, collection=collection, docs=sorted((d.id, d.content_hash) for d in docs),
+        backend=info.backend, model=info.model, strategy=info.strategy, prompts=prompts.version(),
+        retrieval=[settings.top_k, settings.max_statements, settings.min_relevance],
+    )  # fmt: skip
 
 
 def _draft(

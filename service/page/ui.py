@@ -92,9 +92,6 @@ PAGE_CSS = """
 .cp-model-failed { border-color: rgba(220,38,38,.6); background: rgba(220,38,38,.1); }
 """
 MODEL_POLL_S = 2.0
-# Show the rules' answer (no model call) while the model's is coming (Page.on_ask_live). Off until the
-# browser tests wait for the final answer rather than the first one that names the question.
-SHOW_PRELIMINARY = False
 
 
 def model_html(state: str) -> str:
@@ -226,7 +223,7 @@ class Page:
         """`on_ask`, after showing the rules' preliminary answer (no model call) while the model works."""
         early = None
         try:
-            early = self.service.preliminary(question or "", _collection(collection))
+            early = self.service.preliminary(question or "", _collection(collection), bool(use_cache))
         except Exception:  # the model's answer below reports any problem with the question
             log.debug("no preliminary answer", exc_info=True)
         if early is not None and early.points:
@@ -342,7 +339,7 @@ class Page:
             library.delete_doc(self.on_delete, collection, [lib_status, *lib_outputs], **private)
             examples.click(lambda sample: sample[0], examples, question, **private)
             ask_event: dict[str, Any] = {
-                "fn": self.on_ask_live if SHOW_PRELIMINARY else self.on_ask,
+                "fn": self.on_ask_live,
                 "inputs": [question, collection, use_cache],
                 "outputs": [answer, answer_state, json_btn, md_btn, source, source_bar, library_bar],
                 "show_progress_on": [answer],
