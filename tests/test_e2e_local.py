@@ -55,7 +55,8 @@ def _quotes_under(answer: dict, side: str) -> list[dict]:
 
 
 def test_seed_question_on_the_embedded_model(seed_path: Path, tmp_path: Path) -> None:
-    """`counterpoint ingest` then `ask --json` on the seed: two sides, right speakers, exact quotes."""
+    """`counterpoint ingest` then `ask --json` on the seed: two sides, right speakers, exact quotes;
+    then the same with the model wording each point (COUNTERPOINT_STRATEGY=per_statement)."""
     _need_local_model()
     env = {**os.environ, "COUNTERPOINT_DATA_DIR": str(tmp_path / "data")}
     ingested = _run(["ingest", str(seed_path)], env)
@@ -85,11 +86,26 @@ def test_seed_question_on_the_embedded_model(seed_path: Path, tmp_path: Path) ->
     assert any(written_vs_verbal(q) for q in _quotes_under(answer, pakistan["name"]))
     assert not any(written_vs_verbal(q) for q in _quotes_under(answer, afghanistan["name"]))
     stats = answer["stats"]
-    assert stats["backend"] == "local" and stats["llm_calls"] >= 2 and stats["prompt_tokens"] > 0
+    assert stats["backend"] == "local" and stats["strategy"] == "rules" and stats["llm_calls"] == 0
 
-    # The same question on the same documents comes from the answer cache, with no model call.
+    # The same question on the same documents comes from the answer cache.
     again = _run(["ask", "--json", QUESTION], env)
     assert again.returncode == 0, again.stderr
     cached = json.loads(again.stdout)
     assert cached["stats"]["cached"] is True
     assert cached["points"] == answer["points"]
+
+    # The real model, through llama.cpp's server: the same backbone, each point worded by the model.
+    worded = _run(["ask", "--json", QUESTION], {**env, "COUNTERPOINT_STRATEGY": "per_statement"})
+    assert worded.returncode == 0, worded.stderr
+    model = json.loads(worded.stdout)
+    assert not model["stats"]["cached"] and not model["partial"], model["notes"]
+    assert model["stats"]["strategy"] == "per_statement" and 1 <= model["stats"]["llm_calls"] <= 6
+    assert model["stats"]["prompt_tokens"] > 0 and model["stats"]["completion_tokens"] > 0
+    assert model["sides"] == answer["sides"]
+
+    def cited(a: dict) -> list[list[tuple[int, int]]]:
+        return [sorted((q["start"], q["end"]) for acc in p["accounts"].values() for q in acc["quotes"])
+                for p in a["points"]]  # fmt: skip
+
+    assert cited(model) == cited(answer)

@@ -72,7 +72,7 @@ def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings
     assert saved["llm_calls_median"] == 3.0 and saved["prompt_tokens_median"] == 1200.0
     n_evidence = sum(len(a.evidence) for c in CASES for p in c.points for a in p.accounts.values())
     assert saved["evidence"] == n_evidence and set(saved["lost"].values()) == {0}
-    assert saved["strategy"] == "per_statement"  # the default for the local backend
+    assert saved["strategy"] == "rules"  # the default for the local backend
     assert len((out / "scores.jsonl").read_text().splitlines()) == len(CASES)
     assert (out / "scores.png").read_bytes()[:8] == PNG
 
@@ -80,7 +80,7 @@ def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings
     for heading in ("Averages", "Per case", "Where evidence was lost", "Cost per case", "The 3 worst cases",
                     "Definitions"):  # fmt: skip
         assert f"\n## {heading}\n" in report
-    assert "strategy `per_statement`" in report and "0 failed, 0 partial" in report
+    assert "strategy `rules`" in report and "0 failed, 0 partial" in report
     assert f"| retrieved | 1.000 | {ANSWERABLE} | 0 | not retrieved |" in report
     assert "![per-case scores](scores.png)" in report
     assert all(f"| {c.id} |" in report for c in CASES)

@@ -40,8 +40,8 @@ def settings_with(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
 @pytest.mark.parametrize(
     ("env", "backend", "model", "strategy"),
     [
-        ({}, "local", "qwen2.5-coder-1.5b", "per_statement"),
-        ({"COUNTERPOINT_LOCAL_MODEL": "0.5b"}, "local", "qwen2.5-coder-0.5b", "per_statement"),
+        ({}, "local", "qwen2.5-coder-1.5b", "rules"),
+        ({"COUNTERPOINT_LOCAL_MODEL": "0.5b"}, "local", "qwen2.5-coder-0.5b", "rules"),
         ({"OPENAI_API_KEY": KEY}, "openai", llm.DEFAULT_OPENAI_MODEL, "batch"),
         ({"OPENAI_API_KEY": KEY, "COUNTERPOINT_MODEL": "gpt-4.1"}, "openai", "gpt-4.1", "batch"),
         (
@@ -65,7 +65,7 @@ def settings_with(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
             },
             "local",
             "qwen2.5-coder-1.5b",
-            "per_statement",
+            "rules",
         ),
         (
             {

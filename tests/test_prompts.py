@@ -26,18 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 QUESTION = "Why did the Istanbul talks between Afghanistan and Pakistan fail?"
 
 
-class SideName(str):
-    """A side that renders as its name and also has `.name` and `.speakers` (prompts use either)."""
-
-    name: str
-    speakers: list[str]
-
-    def __new__(cls, name: str, speakers: list[str]) -> SideName:
-        obj = super().__new__(cls, name)
-        obj.name, obj.speakers = name, speakers
-        return obj
-
-
 def _statement(sid: str, text: str, speaker: str) -> Statement:
     return Statement(sid=sid, doc_id="d", start=0, end=len(text), text=text, speaker=speaker)
 
@@ -49,12 +37,8 @@ ERROR = "answerable: Field required"
 SAMPLES: dict[str, tuple[Any, str]] = {
     "question": (QUESTION, QUESTION),
     "statements": ([ASIF, MUJAHID], MUJAHID.text),
-    "statement": (ASIF, ASIF.text),
-    "sides": ([SideName("Pakistan", ["Khawaja Asif"]), SideName("Afghanistan", [])], "Afghanistan"),
-    "speaker": ("Khawaja Asif", "Khawaja Asif"),
     "accounts": ({"Pakistan": [ASIF], "Afghanistan": [MUJAHID]}, MUJAHID.text),
     "error": (ERROR, ERROR),
-    "items": (["the speaker Khawaja Asif (first heard in S4)"], "item_1: the speaker Khawaja Asif"),
 }
 
 
@@ -104,11 +88,11 @@ def test_prompt_files_hold_only_known_keys() -> None:
 
 
 def test_a_prefix_is_rendered_first_so_calls_share_it() -> None:
-    values = {v: SAMPLES[v][0] for v in prompts.load("place").variables}
-    shared = prompts.load("_context").render(question=QUESTION, statements=values["statements"])
-    assert prompts.load("place").render(**values).startswith(shared + "\n\n")
     claims = {v: SAMPLES[v][0] for v in prompts.load("claims").variables}
-    assert prompts.load("claims").render(**claims).startswith(shared)
+    shared = prompts.load("_context").render(question=QUESTION, statements=claims["statements"])
+    assert prompts.load("claims").render(**claims).startswith(shared + "\n\n")
+    other = prompts.load("claims").render(**{**claims, "accounts": {"Pakistan": [ASIF]}})
+    assert other.startswith(shared + "\n\n") and other != prompts.load("claims").render(**claims)
 
 
 def test_system_message_is_the_framing() -> None:

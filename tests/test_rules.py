@@ -1,10 +1,9 @@
 """The backbone without a model (placement and rules) and the per-statement strategy built on it,
 on invented sentences: parties from the question, speakers placed by the names in their
-attribution, points, claims from quotes, and the model asked only what the rules leave open."""
+attribution, points, claims from quotes, and the model asked only for each point's wording."""
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections import Counter
 from typing import Any
@@ -195,22 +194,24 @@ def _run(model: ScriptedChatModel, text: str = ARTICLE) -> tuple[per_statement.O
 
 
 def _claims(messages: Any, tool: str | None) -> dict[str, Any]:
-    """Placement: "none" for every item asked. Claims: side 2's claim restates side 1's quote, so it
-    fails the self-check."""
-    if tool == "PlaceStep":
-        asked = re.findall(r"^\s*(item_\d+):", str(messages[-1].content), flags=re.MULTILINE)
-        return dict.fromkeys(asked, "none")
+    """Side 2's claim restates side 1's quote, so it fails the self-check."""
     return {"topic": "The written offer", "claim_1": "The union rejected a written offer",
             "claim_2": "The union rejected a written offer", "kind": "contradiction"}  # fmt: skip
 
 
-def test_only_what_the_rules_leave_open_is_asked() -> None:
+def test_the_model_only_words_the_backbones_points() -> None:
+    statements, affiliations = _statements()
+    bone = rules.draft(rules.backbone(QUESTION, statements, affiliations), statements, _vectors(statements))
     model = ScriptedChatModel()
     model.enqueue([_claims] * 6)
     out, usage = _run(model)
-    assert set(model.tools) <= {"PointStep", "PlaceStep"}
-    assert usage.calls <= per_statement.MAX_CALLS
+    assert set(model.tools) == {"PointStep"} and usage.calls == len(bone.points) <= per_statement.MAX_CALLS
     assert out.draft.answerable and not out.partial
+    cited = [[sorted(c.id for c in a.citations) for a in p.accounts] for p in out.draft.points]
+    assert cited == [[sorted(c.id for c in a.citations) for a in p.accounts] for p in bone.points]
+    assert [p.topic for p in out.draft.points] == ["The written offer"] * len(bone.points)
+    first = str(model.history[0][-1].content)
+    assert all(str(h[-1].content).split("One point")[0] == first.split("One point")[0] for h in model.history)
 
 
 def test_a_claim_that_restates_the_other_side_keeps_the_rules_claim() -> None:
@@ -222,29 +223,30 @@ def test_a_claim_that_restates_the_other_side_keeps_the_rules_claim() -> None:
     for point in two_sided:
         union = next(a for a in point.accounts if a.side == SIDES[1])
         assert union.claim != "The union rejected a written offer"
+        ministry = next(a for a in point.accounts if a.side == SIDES[0])
+        assert ministry.claim == "The union rejected a written offer" or not set(
+            "union rejected written offer".split()
+        ) & set(ministry.claim.lower().split())
 
 
 def test_a_failed_call_costs_only_its_part() -> None:
     model = ScriptedChatModel()
-    model.enqueue([ModelError("boom", [])] * 20)  # every call fails
+    model.enqueue([ModelError("boom", []), *[_claims] * 6])  # the first point's call fails
     out, _ = _run(model)
-    assert out.partial and any("failed" in note for note in out.notes)
-    assert out.draft.answerable and out.draft.points  # the rules' answer stands
+    assert out.partial and out.notes == [
+        "the claims of point 1 are taken from its quotes: the call failed (boom)"
+    ]
+    assert out.draft.answerable and out.draft.points[0].topic != "The written offer"
+    assert all(p.topic == "The written offer" for p in out.draft.points[1:])
 
 
-def test_when_the_question_names_no_parties_one_call_names_the_sides() -> None:
-    statements, affiliations = _statements()
-
-    def replies(messages: Any, tool: str | None) -> dict[str, Any]:
-        if tool == "SidesStep":
-            return {"answerable": True, "reason": "", "sides": SIDES}
-        return _claims(messages, tool)
-
-    model = ScriptedChatModel().enqueue([replies] * 10)
-    backend = Backend("custom", "scripted", model, "function_calling", "per_statement")
+def test_no_call_when_the_backbone_abstains() -> None:
+    one_side = "Harbour row\n\nAna Ruse, the ministry's negotiator, said the union had rejected an offer."
+    statements, affiliations = _statements(one_side)
+    model = ScriptedChatModel()
     out = per_statement.run(
-        backend, "What went wrong at the harbour?", statements, _vectors(statements), affiliations, Usage(),
+        Backend("custom", "scripted", model, "function_calling", "per_statement"),
+        QUESTION, statements, _vectors(statements), affiliations, Usage(),
         lambda *_: None,
     )  # fmt: skip
-    assert model.tools[0] == "SidesStep"
-    assert out.draft.answerable and {s.name for s in out.draft.sides} == set(SIDES)
+    assert not out.draft.answerable and model.tools == []

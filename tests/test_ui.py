@@ -86,6 +86,8 @@ def test_header_names_backend_model_and_strategy() -> None:
     out = h.header_html(BackendInfo(backend="fake", model="heuristic-<fake>", strategy="per_statement"))
     assert "<dt>Backend</dt><dd>fake</dd>" in out
     assert "<dd>heuristic-&lt;fake&gt;</dd>" in out and "<dd>per statement</dd>" in out
+    rules = h.header_html(BackendInfo(backend="local", model="qwen2.5-coder-1.5b", strategy="rules"))
+    assert "<dd>none (rules only)</dd>" in rules and "qwen" not in rules  # no model answers
 
 
 def test_an_api_key_never_reaches_the_page(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:

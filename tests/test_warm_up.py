@@ -113,6 +113,7 @@ def test_an_ask_while_the_model_warms_up_waits_and_says_so(
     slow_server: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("COUNTERPOINT_BACKEND", "local")
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "per_statement")  # the local default calls no model
 
     def backend(settings: Settings, chat_model: Any = None) -> Backend:
         server = local.shared_server(settings)  # blocks while the warm-up holds the start

@@ -112,11 +112,7 @@ class HeuristicChatModel(ScriptedChatModel):
         text = _last_user(messages)
         name = tool["name"] if tool else ""
         params = (tool or {}).get("parameters", {})
-        handler = {
-            "SidesStep": self._sides,
-            "PlaceStep": self._place,
-            "PointStep": self._point,
-        }.get(name, self._batch)
+        handler = {"PointStep": self._point}.get(name, self._batch)
         return handler(text, params)
 
     @staticmethod
@@ -143,15 +139,6 @@ class HeuristicChatModel(ScriptedChatModel):
                 "sides": [],
             }
         return {"answerable": True, "reason": "", "sides": sides}
-
-    def _place(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
-        items = dict(re.findall(r"^\s*(item_\d+): (.*)$", text, flags=re.MULTILINE))
-        reply: dict[str, Any] = {}
-        for key, prop in params["properties"].items():
-            options = [o for o in prop["enum"] if o != "none"]
-            hits = [o for o in options if _mentions(o, items.get(key, ""))]
-            reply[key] = hits[0] if len(hits) == 1 else "none"
-        return reply
 
     def _point(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
         blocks = re.findall(r"^Side (\d+): .*\n((?:\[S\d+\] .*\n?)+)", text, flags=re.MULTILINE)

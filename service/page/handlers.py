@@ -62,7 +62,8 @@ def notice_html(items: Sequence[tuple[NoticeKind, str]]) -> str:
 
 def header_html(info: BackendInfo) -> str:
     """The page title and which backend, model and strategy answer (names only, never keys)."""
-    fields = [("Backend", info.backend), ("Model", info.model), ("Strategy", info.strategy.replace("_", " "))]
+    model = "none (rules only)" if info.strategy == "rules" else info.model
+    fields = [("Backend", info.backend), ("Model", model), ("Strategy", info.strategy.replace("_", " "))]
     items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v or '—')}</dd></div>" for k, v in fields)
     return (
         '<header class="cp-header"><div><h1 class="cp-title">Counterpoint</h1>'
