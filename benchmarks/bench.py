@@ -81,9 +81,12 @@ def rows_answer(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             rss,
         ]
         what = {
-            "cold": "model server not running",
-            "warm": "server warm, cache off",
-            "cached": "answer cache",
+            "default, first": f"`{result.get('default_strategy', 'rules')}`, first question of the process",
+            "default, again": "the same, answer cache off",
+            "default, cached": "the same, from the answer cache",
+            "model, cold": "`per_statement`, model server not running",
+            "model, warm": "`per_statement`, server warm, cache off",
+            "model, cached": "`per_statement`, from the answer cache",
         }
         rows.append((f"seed answer, {run['label']}", what[run["label"]], ", ".join(cells)))
     quotes = result.get("quotes")

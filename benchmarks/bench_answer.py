@@ -1,15 +1,17 @@
-"""The seed answer on the embedded model: cold start, warm server, cached repeat; and the completion
-tokens of quote-first next to a model that writes its quotes out. Run in a fresh process.
+"""The seed answer on the embedded default (the rules) and on the embedded model (per_statement):
+first, again and cached; cold start, warm server and cached; and the completion tokens of
+quote-first next to a model that writes its quotes out. Run in a fresh process.
 
     .venv/bin/python benchmarks/bench_answer.py [--json] [--skip-written]
 
 The seed articles (../shared/seed/*.txt) go into a fresh temporary data dir, then the seed question is
-asked three times through the public facade (`open_service(settings).ask`), so this measures whatever
-the chain is: cold (the model server not running: its start is part of the wall time), warm (the
-same question again, answer cache off), and cached. The llama.cpp server runs verbose into a log of
-its own, from which the prompt tokens it did not have to evaluate (its prompt cache) are counted:
-llama-cpp-python's `usage` reports no cached tokens, but its per-request timings give the prompt
-tokens it evaluated. Peak RSS is this process's plus the server's (each one's high-water mark).
+asked three times per strategy through the public facade (`open_service(settings).ask`), so this
+measures whatever the chain is. With the model: cold (the model server not running: its start is part
+of the wall time), warm (the same question again, answer cache off), and cached. The llama.cpp
+server runs verbose into a log of its own, from which the prompt tokens it did not have to evaluate
+(its prompt cache) are counted: llama-cpp-python's `usage` reports no cached tokens, but its
+per-request timings give the prompt tokens it evaluated. Peak RSS is this process's plus the
+server's (each one's high-water mark).
 
 The written-quotes comparison sends the answer's candidate statements (the same for both) to the
 same model twice, one call each: the quote-first prompt (`batch`, whose schema cites ids) and
@@ -216,18 +218,27 @@ def measure(skip_written: bool = False, backend: str = "local") -> dict[str, Any
         settings = base.model_copy(update={"model_dir": private_model_dir(root / "models", base)})
         log = settings.model_dir / "llama-server.log"
         result: dict[str, Any] = {"seeds": len(seeds), "backend": backend}
-        with open_service(settings) as service:
+        runs = []
+        # The default first (the rules, no model), then the model's wording (per_statement).
+        default = settings.model_copy(update={"strategy": "auto"})
+        with open_service(default) as service:
             started = time.perf_counter()
             for path in seeds:
                 service.ingest(load_file(path, settings))
             result["ingest_s"] = time.perf_counter() - started
+            result["default_strategy"] = service.backend_info().strategy
+            runs.append(one_answer(service, "default, first", False, log))
+            runs.append(one_answer(service, "default, again", False, log))
+            runs.append(one_answer(service, "default, cached", True, log))
+        model = settings.model_copy(update={"strategy": "per_statement"})
+        with open_service(model) as service:
             assert service.model_state() in ("off", ""), "the model server must not be running yet"
-            runs = [one_answer(service, "cold", False, log)]
-            runs.append(one_answer(service, "warm", False, log))
-            runs.append(one_answer(service, "cached", True, log))
+            runs.append(one_answer(service, "model, cold", False, log))
+            runs.append(one_answer(service, "model, warm", False, log))
+            runs.append(one_answer(service, "model, cached", True, log))
             if not skip_written:
-                result["quotes"] = written_vs_cited(service, statements_of(service, runs[1]["answer"]))
-                result["quotes"]["chain"] = written_out(service, runs[1]["answer"])
+                result["quotes"] = written_vs_cited(service, statements_of(service, runs[-2]["answer"]))
+                result["quotes"]["chain"] = written_out(service, runs[-2]["answer"])
             pid = server_pid()
             result["peak_rss_mb"] = peak_rss_mb() + (peak_rss_mb(pid) if pid else 0.0)
             result["server_rss_mb"] = peak_rss_mb(pid) if pid else 0.0
