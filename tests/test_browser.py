@@ -34,6 +34,9 @@ VIEWPORT = {"width": 1440, "height": 1000}
 # The answer to question q, once it is the model's (the rules' preliminary answer comes first).
 FINAL_ANSWER = """q => document.querySelector('#cp-answer-panel .cp-question')?.textContent === q
   && !document.querySelector('#cp-answer-panel .cp-preliminary')"""
+# How opaque an element looks: its own opacity times its ancestors'.
+SEEN_OPACITY = """sel => { let e = document.querySelector(sel), o = 1;
+  for (; e; e = e.parentElement) o *= parseFloat(getComputedStyle(e).opacity); return o; }"""
 PRELIMINARY = """q => document.querySelector('#cp-answer-panel .cp-question')?.textContent === q
   && !!document.querySelector('#cp-answer-panel .cp-preliminary')"""
 SEED_QUESTION = (
@@ -292,6 +295,8 @@ def seed_flow(
         page.wait_for_function(PRELIMINARY, arg=SEED_QUESTION, timeout=120_000)
         early = time.perf_counter() - asked
         assert page.locator("#cp-answer-panel button.cp-quote").count() > 0
+        # Not dimmed while the model works (after Gradio's 0.15 s fade): it is there to be read.
+        page.wait_for_function(f"() => ({SEEN_OPACITY})('#cp-answer-panel .cp-answer') > 0.99", timeout=5_000)
         answer_screenshot(page, "seed-preliminary-local.png")
     page.wait_for_function(FINAL_ANSWER, arg=SEED_QUESTION, timeout=timeout_ms)
     if preliminary:

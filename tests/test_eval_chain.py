@@ -64,9 +64,13 @@ def test_smoke_cases_on_the_embedded_model(tmp_path: Path) -> None:
     predictions = _lines(out / "predictions.jsonl")
     assert len(predictions) == len(load_cases(smoke)) and metrics["errors"] == 0
     assert metrics["grounding"] == 1.0
-    assert all(p["stats"]["llm_calls"] >= 1 for p in predictions)
-    # The smoke cases are answerable two-sided disputes; the small model finds both sides.
-    assert metrics["abstention"] == 1.0 and metrics["side_f1"] >= 0.5
+    # The model words each point of the rules' answer: one call per point, none when the rules abstain
+    # (they hear only one side of the ferry case: the model's placement, which found the other, lost
+    # to the rules on the dev set and was taken out).
+    answered = [p for p in predictions if not p["abstained"]]
+    assert answered and all(1 <= p["stats"]["llm_calls"] <= 6 for p in answered)
+    assert all(p["stats"]["llm_calls"] == 0 for p in predictions if p["abstained"])
+    assert metrics["side_f1"] >= 0.5 and metrics["claim_own_quotes"] >= 0.5
     assert "smoke_ferry_fares" in (out / "report.md").read_text()
 
 

@@ -55,6 +55,9 @@ ANSWER_CSS = """
 .cp-answer .cp-partial, .cp-answer .cp-preliminary { margin: 0 0 .6rem; }
 .cp-answer .cp-partial { border-color: rgba(220,38,38,.5); background: rgba(220,38,38,.07); }
 .cp-answer .cp-preliminary { border-style: dashed; }
+/* Gradio dims an output while its event runs; the preliminary answer is there to be read meanwhile. */
+#cp-answer-panel.pending:has(.cp-preliminary), #cp-answer-panel .pending:has(.cp-preliminary) {
+  opacity: 1 !important; }
 .cp-answer .cp-notes { margin: .2rem 0 0; padding-left: 1.2rem; }
 .cp-answer .cp-notice-title { font-weight: 700; margin: 0 0 .25rem; }
 .cp-answer .cp-notice-text { margin: 0; white-space: pre-wrap; }
