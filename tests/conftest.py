@@ -357,7 +357,7 @@ def start_app(root: Path, **env: str) -> App:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERPOINT_", "OPENAI_"))}
     clean.update(
         COUNTERPOINT_DATA_DIR=str(root / "data"), COUNTERPOINT_MODEL_DIR=str(MODEL_DIR),
-        ANONYMIZED_TELEMETRY="False", **env,
+        ANONYMIZED_TELEMETRY="False", PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1", **env,
     )  # fmt: skip
     log = root / "app.log"
     with log.open("wb") as out:
@@ -388,8 +388,13 @@ def stop_app(app: App) -> None:
         try:
             app.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            app.proc.kill()
-            app.proc.wait(timeout=10)
+            # Where it hangs: faulthandler (PYTHONFAULTHANDLER) writes every thread's stack to the log.
+            app.proc.send_signal(signal.SIGABRT)
+            try:
+                app.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                app.proc.kill()
+                app.proc.wait(timeout=10)
 
 
 # =================================================================================================
