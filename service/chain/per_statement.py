@@ -2,16 +2,18 @@
 its wording.
 
 1. The backbone (rules.py) names the sides, places the statements and lines them up in points.
-2. One call per point writes its topic, each side's claim and the kind. A
-   claim that reads closer to another side's quotes than to its own, or whose call fails, keeps the
-   backbone's claim, taken from the side's best quote. Every call starts with the same text
-   (statements and question), so llama.cpp's prompt cache reuses it.
+2. One call per point writes its topic, each side's claim and the kind. A claim that reads closer
+   to another side's quotes than to its own, or whose call fails, keeps the backbone's claim, taken
+   from the side's best quote. Every call starts with the same text (statements and question), so
+   llama.cpp's prompt cache reuses it.
 
-Why the model only writes: on the development set, the small model's placement of the speakers the
-rules leave open, and its naming of the sides when the question names fewer than two, both lost to
-the rules (evidence recall 0.470 -> 0.385, side F1 0.785 -> 0.693), so they were taken out; its
-claims read closer to the labelled claims than the rules' do. See the README's eval section.
-So a question costs at most MAX_CALLS calls, one per point. A failed call costs only its point's
+Why the model only writes, and only when asked (the local default is `rules`): on the development
+set, the 1.5B model's placement of the speakers the rules leave open, and its naming of the sides
+when the question names fewer than two, lost to the rules (evidence recall 0.470 -> 0.385, side F1
+0.785 -> 0.693), so they were taken out; its wording of the rules' points lowered claim fidelity
+too (0.691 -> 0.646), so the default does without it. A stronger model may word better: measure
+it with `counterpoint eval --strategy per_statement`. See the README's eval section.
+A question costs at most MAX_CALLS calls, one per point. A failed call costs only its point's
 wording: the answer is marked partial, with the reason.
 """
 
