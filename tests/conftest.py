@@ -349,6 +349,14 @@ class App:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def _default_sigint() -> None:
+    """A shell starts background jobs with SIGINT ignored, and children inherit that (Python then
+    installs no KeyboardInterrupt): give the app the default, so Ctrl+C works however pytest runs."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_app(root: Path, **env: str) -> App:
     """Start the page with a clean Counterpoint environment plus `env`; wait until it answers."""
     import httpx
@@ -364,6 +372,7 @@ def start_app(root: Path, **env: str) -> App:
         proc = subprocess.Popen(
             [sys.executable, "app.py", "--port", str(port)],
             cwd=REPO, env=clean, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_default_sigint,
         )  # fmt: skip
     app = App(f"http://127.0.0.1:{port}/", proc, log)
 
