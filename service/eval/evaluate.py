@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,9 +208,9 @@ def _run_cases(
         return
     stop = threading.Event()  # set by the first failure, in its own thread, so no new case starts
 
-    def guarded(case: Case) -> dict[str, Any] | None:
+    def guarded(case: Case) -> dict[str, Any]:
         if stop.is_set():
-            return None
+            raise CancelledError  # too late to start: like a case the main thread cancelled
         try:
             return run_one(case)
         except BaseException:
@@ -222,10 +222,7 @@ def _run_cases(
     written = 0
     try:
         for case, future in zip(todo, futures, strict=True):
-            line = future.result()
-            if line is None:  # pragma: no cover - only after a failure, which raises first
-                break
-            write(case, line)
+            write(case, future.result())
             written += 1
     except BaseException:
         stop.set()
@@ -236,9 +233,7 @@ def _run_cases(
         finally:
             for case, future in zip(todo[written:], futures[written:], strict=True):
                 if future.done() and not future.cancelled() and future.exception() is None:
-                    line = future.result()
-                    if line is not None:
-                        write(case, line)
+                    write(case, future.result())
         raise
     pool.shutdown()
 
