@@ -530,3 +530,30 @@ def test_injected_text_never_becomes_a_quote(strategy: str, monkeypatch: pytest.
         assert {s.name for s in result.sides} <= {"Port authority", "Union", "Moon"}
         # At least: five invented ids, with three spans each, under three known sides.
         assert result.stats.dropped_ids >= 5 * 3 * 3
+
+
+# --- heard on the question (rules, the real embedder) ---------------------------------------------
+QUOTAS = (
+    "Ruritania and Borduria clash over fishing quotas\n\n"
+    "Ruritania and Borduria traded accusations on Monday over next year's fishing quotas in the Grey Sea. "
+    "Ruritanian fisheries minister Ana Ruse said Borduria had ignored the scientists' advice on cod stocks. "
+    "“They want to fish the sea empty and blame us for the shortage,” Ruse said. "
+    "Bordurian trade envoy Karl Ode said the fishing quotas Ruritania proposed would ruin his country's "
+    "fishing towns. "
+    "“Ruritania wrote these numbers alone and calls it science,” Ode said. "
+    "The two countries share about 400 kilometres of coastline."
+)
+
+
+def test_parties_heard_on_another_subject_abstain(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    settings = Settings()
+    with open_service(settings) as service:
+        service.ingest(Loaded(text=QUOTAS, source="quotas.txt", title="Quotas"))
+        on = service.ask("How do Ruritania and Borduria differ over the fishing quotas?")
+        off = service.ask("How do Ruritania and Borduria differ over the new rail tunnel?")
+    assert not on.abstained and {s.name for s in on.sides} == {"Ruritania", "Borduria"}
+    # The headline's coordinated subject ("Ruritania and Borduria clash") is neither side's account.
+    assert not any(q.text.startswith("Ruritania and Borduria") for q in on.quotes())
+    assert off.abstained and "on what the question asks" in off.reason
+    assert off.stats.llm_calls == 0

@@ -17,6 +17,7 @@ from service.chain.placement import (
     match_side,
     nearest_for,
     question_parties,
+    question_subject,
     speaker_side,
     subject_side,
 )
@@ -250,3 +251,36 @@ def test_no_call_when_the_backbone_abstains() -> None:
         lambda *_: None,
     )  # fmt: skip
     assert not out.draft.answerable and model.tools == []
+
+
+# --- heard on the question ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "kept", "gone"),
+    [
+        ("How do Velora and Castamir differ over the Orvel dam?", "differ over the Orvel dam", "Velora"),
+        (QUESTION, "ferry talks", "dockworkers"),
+        ("Why did the ministry and Karl Ode's union fall out?", "fall out", "Karl Ode"),
+    ],
+)
+def test_question_subject_leaves_out_the_parties(question: str, kept: str, gone: str) -> None:
+    subject = question_subject(question)
+    assert kept in subject and gone not in subject
+
+
+def test_a_side_heard_only_on_another_subject_is_not_heard() -> None:
+    statements, affiliations = _statements()
+    bone = rules.backbone(QUESTION, statements, affiliations)
+    on = {sid: (0.5 if side == "Ruritanian Ministry of Ports" else 0.1) for sid, side in bone.labels.items()}
+    off = rules.backbone(QUESTION, statements, affiliations, on)
+    assert set(off.labels.values()) == {"Ruritanian Ministry of Ports"}
+    assert "only Ruritanian Ministry of Ports's account on what the question asks" in off.reason
+    assert not rules.draft(off, statements, _vectors(statements)).answerable
+    # One statement on the subject is enough for a side to be heard.
+    union = next(sid for sid, side in bone.labels.items() if side == "dockworkers' union")
+    assert rules.backbone(QUESTION, statements, affiliations, {**on, union: 0.3}).labels == bone.labels
+
+
+def test_coordinated_subjects_belong_to_no_one_side() -> None:
+    sides = ["Velora", "Castamir"]
+    assert subject_side("Velora and Castamir clash over the dam.", sides) is None
+    assert subject_side("Velora and its neighbours fear the dam.", sides) == "Velora"

@@ -142,15 +142,17 @@ def _draft(
     """The draft of the configured strategy; a failed one-call answer falls back to the rules'."""
     statements, vectors, affiliations = found.statements, found.vectors, found.affiliations
     if strategy == "rules":
-        bone = rules.backbone(question, statements, affiliations)
+        bone = rules.backbone(question, statements, affiliations, found.on_subject)
         return Outcome(rules.draft(bone, statements, vectors))
     if strategy == "per_statement":
-        return per_statement.run(backend(), question, statements, vectors, affiliations, usage, progress)
+        return per_statement.run(
+            backend(), question, statements, vectors, affiliations, usage, progress, found.on_subject
+        )
     progress("model", 0.3)
     try:
         return Outcome(batch(backend(), question, statements, usage))
     except ModelError as exc:
-        bone = rules.backbone(question, statements, affiliations)
+        bone = rules.backbone(question, statements, affiliations, found.on_subject)
         note = f"the model's answer failed ({exc}); this is the rules' answer"
         return Outcome(rules.draft(bone, statements, vectors), notes=[note], partial=True)
 

@@ -20,7 +20,7 @@ wording: the answer is marked partial, with the reason.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -65,9 +65,10 @@ def run(
     affiliations: dict[str, Counter[str]],
     usage: Usage,
     progress: Progress,
+    on_subject: Mapping[str, float] | None = None,
 ) -> Outcome:
     """The per-statement strategy, producing the same kind of draft as the one-call strategy."""
-    bone = rules.backbone(question, statements, affiliations)
+    bone = rules.backbone(question, statements, affiliations, on_subject)
     draft = rules.draft(bone, statements, vectors)
     out = Outcome(draft)
     if draft.answerable:

@@ -69,6 +69,16 @@ def question_parties(question: str) -> list[str]:
     return [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
 
 
+def question_subject(question: str) -> str:
+    """What a question asks about, without the parties it names ("How do Ruritania and Borduria
+    differ over the Orvel dam?" -> "How do and differ over the Orvel dam?"): the text to measure
+    whether a side says anything on the question at all."""
+    text = question
+    for party in sorted(question_parties(question), key=len, reverse=True):
+        text = re.sub(rf"(?:\b[Tt]he\s+)?{re.escape(party)}(?:['’]s?)?", " ", text)
+    return " ".join(text.split()) or question
+
+
 def _is_subject_matter(tok: Token) -> bool:
     """Whether a noun is what the dispute is over or where it happens, not who disputes it: it hangs
     from "over", "about", "in" and the like ("disagree over the Orvel dam", "talks in Velora")."""
@@ -199,7 +209,8 @@ def subject_side(sentence: str, sides: list[str]) -> str | None:
     doc = parsed(sentence)
     for tok in doc:
         if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ == "ROOT":
-            owner = [tok, *(c for c in tok.children if c.dep_ in ("poss", "compound", "amod"))]
+            # "Ruritania and Borduria clash": coordinated subjects are both sides, so neither owns it.
+            owner = [tok, *(c for c in tok.children if c.dep_ in ("poss", "compound", "amod", "conj"))]
             owner += [g for c in owner[1:] if c.dep_ == "poss" for g in c.children if g.dep_ == "compound"]
             return match_side(" ".join(t.text for t in sorted(owner, key=lambda t: t.i)), sides)
     return None

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..library import Store, sentences
 from ..models import Document, RetrievedChunk, Statement
+from .placement import question_subject
 from .statements import number_statements
 
 OVERFETCH = 4
@@ -40,6 +41,8 @@ class Retrieved:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     affiliations: dict[str, Counter[str]] = field(default_factory=dict)  # speaker -> bodies named with them
     injections_skipped: int = 0
+    # statement id -> cosine similarity to what the question asks, its parties left out (see rules)
+    on_subject: dict[str, float] = field(default_factory=dict)
 
 
 def voices(text: str) -> float:
@@ -110,7 +113,12 @@ def retrieve(
     ]
     keep = sorted(sorted(range(len(candidates)), key=lambda i: -score[i])[:max_statements])
     statements = [candidates[i][0].model_copy(update={"sid": f"S{n}"}) for n, i in enumerate(keep, 1)]
-    return Retrieved(documents, statements, vectors[keep], affiliations, skipped)
+    subject = np.asarray(store.embedder.embed_one(question_subject(question)), dtype=np.float32)
+    on_subject = unit[keep] @ (subject / max(float(np.linalg.norm(subject)), 1e-12))
+    return Retrieved(
+        documents, statements, vectors[keep], affiliations, skipped,
+        {s.sid: float(r) for s, r in zip(statements, on_subject, strict=True)},
+    )  # fmt: skip
 
 
 def _unrepeated(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
