@@ -115,9 +115,11 @@ class Settings(BaseSettings):
 
     @property
     def resolved_strategy(self) -> Strategy:
-        """Remote models answer in one call. The embedded model answers with the rules alone: on the
-        development set, nothing the 1.5B model decided (sides, placement, claim wording) beat them
-        (see per_statement.py). The fake backend keeps the per-statement path, which it exists to test."""
+        """Remote models answer in one call. The embedded default answers with the rules: on the
+        development set, nothing the 1.5B model decided where the rules decide (sides, placement,
+        claim wording) beat them (see per_statement.py); it is asked only where they cannot, about
+        arguments no one is named as making (see stance.py). The fake backend keeps the
+        per-statement path, which it exists to test."""
         if self.strategy != "auto":
             return self.strategy
         return {"local": "rules", "fake": "per_statement"}.get(self.resolved_backend, "batch")

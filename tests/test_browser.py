@@ -416,7 +416,7 @@ def test_seed_answer_on_the_embedded_default(
     try:
         open_page(page, app.url)
         header = page.inner_text("#cp-header-block").lower()
-        assert "none (rules only)" in header and "qwen" not in header, header
+        assert "rules; qwen2.5-coder-1.5b for unattributed arguments" in header, header
         assert page.inner_text("#cp-model-state").strip() == ""  # no model server to wait for
         started = time.perf_counter()
         answer, quotes = seed_flow(page, seed_text, timeout_ms=120_000)

@@ -557,3 +557,69 @@ def test_parties_heard_on_another_subject_abstain(monkeypatch: pytest.MonkeyPatc
     assert not any(q.text.startswith("Ruritania and Borduria") for q in on.quotes())
     assert off.abstained and "on what the question asks" in off.reason
     assert off.stats.llm_calls == 0
+
+
+# --- arguments no one is named as making (a debate) ------------------------------------------------
+DEBATE_QUESTION = (
+    "Motion: 'The town should charge drivers a congestion levy'. What do the backers and the critics argue?"
+)
+ARGUMENTS = (
+    "A congestion levy would cut traffic in the old town and clean the air.",
+    "Money from the levy could pay for more buses and safer cycle lanes.",
+    "The levy would drive shoppers away and hurt small shops in the centre.",
+    "Workers who must drive in from villages without buses would pay the most for the congestion levy.",
+)
+
+
+def _stances(messages: list[BaseMessage], tool: str | None) -> dict[str, str]:
+    """A scripted stance reply: arguments on shops and villages are the critics'; the rest, the backers'."""
+    assert tool == "Stances"
+    listed = re.findall(r"^\[(S\d+)\] (.*)$", str(messages[-1].content), flags=re.MULTILINE)
+    assert listed, "the stance prompt lists the statements"
+    return {sid: "critics" if re.search(r"shops|villages", text) else "backers" for sid, text in listed}
+
+
+def _debate(service: Counterpoint) -> None:
+    for i, text in enumerate(ARGUMENTS):
+        service.ingest(Loaded(text=text, source=f"argument-{i}.txt", title=f"Argument {i}"))
+
+
+def test_arguments_no_one_makes_are_placed_by_one_stance_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    model = ScriptedChatModel().enqueue([_stances])
+    with open_service(Settings(), chat_model=model) as service:
+        _debate(service)
+        result = service.ask(DEBATE_QUESTION)
+        again = service.ask(DEBATE_QUESTION)
+    assert model.tools == ["Stances"] and result.stats.llm_calls == 1 and again.stats.cached
+    assert not result.abstained and not result.partial
+    assert [s.name for s in result.sides] == ["backers", "critics"]
+    by_side: dict[str, set[str]] = {}
+    for point in result.points:
+        for side, account in point.accounts.items():
+            by_side.setdefault(side, set()).update(q.text for q in account.quotes)
+    assert ARGUMENTS[2] in by_side["critics"] and not by_side["critics"] & by_side["backers"]
+    assert by_side["backers"] <= {ARGUMENTS[0], ARGUMENTS[1]}
+
+
+def test_a_failed_stance_call_abstains_with_the_reason_and_is_not_cached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    model = ScriptedChatModel().enqueue([{}, {}])  # invalid twice: the call fails
+    with open_service(Settings(), chat_model=model) as service:
+        _debate(service)
+        failed = service.ask(DEBATE_QUESTION)
+        model.enqueue([_stances])
+        retried = service.ask(DEBATE_QUESTION)
+    assert failed.abstained and failed.partial and "which side each argues for failed" in failed.notes[0]
+    assert not retried.abstained and not retried.stats.cached and model.script == []
+
+
+def test_speakers_the_rules_place_need_no_stance_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    model = ScriptedChatModel()  # an empty script: any call fails the test
+    with open_service(Settings(), chat_model=model) as service:
+        service.ingest(Loaded(text=QUOTAS, source="quotas.txt", title="Quotas"))
+        result = service.ask("How do Ruritania and Borduria differ over the fishing quotas?")
+    assert not result.abstained and model.history == []

@@ -39,6 +39,7 @@ SAMPLES: dict[str, tuple[Any, str]] = {
     "statements": ([ASIF, MUJAHID], MUJAHID.text),
     "accounts": ({"Pakistan": [ASIF], "Afghanistan": [MUJAHID]}, MUJAHID.text),
     "error": (ERROR, ERROR),
+    "sides": (["backers of the levy", "critics of the levy"], "critics of the levy"),
 }
 
 

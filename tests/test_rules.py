@@ -84,6 +84,15 @@ def test_what_a_dispute_is_over_is_not_a_party() -> None:
     assert question_parties(question) == ["Velora", "Castamir"]
 
 
+@pytest.mark.parametrize("mark", ["'", '"', "“"])
+def test_a_claim_quoted_in_the_question_names_no_party(mark: str) -> None:
+    close = "”" if mark == "“" else mark
+    question = (
+        f"Motion: {mark}Velora should join the Castamir League{close}. What do backers and critics say?"
+    )
+    assert question_parties(question) == ["backers", "critics"]
+
+
 def test_a_demonym_meets_its_country_but_first_names_do_not_meet() -> None:
     assert match_side("Ruritanian officials", ["Ruritania", "Castamir"]) == "Ruritania"
     assert match_side("Bertil Brook", ["Berta Holm", "Castamir"]) is None
@@ -189,7 +198,7 @@ def _run(model: ScriptedChatModel, text: str = ARTICLE) -> tuple[per_statement.O
     backend = Backend("custom", "scripted", model, "function_calling", "per_statement")
     usage = Usage()
     out = per_statement.run(
-        backend, QUESTION, statements, _vectors(statements), affiliations, usage, lambda *_: None
+        lambda: backend, QUESTION, statements, _vectors(statements), affiliations, usage, lambda *_: None
     )
     return out, usage
 
@@ -246,7 +255,7 @@ def test_no_call_when_the_backbone_abstains() -> None:
     statements, affiliations = _statements(one_side)
     model = ScriptedChatModel()
     out = per_statement.run(
-        Backend("custom", "scripted", model, "function_calling", "per_statement"),
+        lambda: Backend("custom", "scripted", model, "function_calling", "per_statement"),
         QUESTION, statements, _vectors(statements), affiliations, Usage(),
         lambda *_: None,
     )  # fmt: skip
@@ -284,3 +293,12 @@ def test_coordinated_subjects_belong_to_no_one_side() -> None:
     sides = ["Velora", "Castamir"]
     assert subject_side("Velora and Castamir clash over the dam.", sides) is None
     assert subject_side("Velora and its neighbours fear the dam.", sides) == "Velora"
+
+
+def test_labels_given_by_a_model_come_first_and_only_for_known_sides() -> None:
+    statements, affiliations = _statements()
+    narration = next(s.sid for s in statements if s.text.startswith("The ferries carry"))
+    sides = ["Ruritanian Ministry of Ports", "dockworkers' union"]
+    given = {narration: "dockworkers' union", "S99": "nobody"}
+    bone = rules.backbone_for(sides, statements, affiliations, given=given)
+    assert bone.labels[narration] == "dockworkers' union" and "S99" not in bone.labels

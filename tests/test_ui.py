@@ -87,7 +87,7 @@ def test_header_names_backend_model_and_strategy() -> None:
     assert "<dt>Backend</dt><dd>fake</dd>" in out
     assert "<dd>heuristic-&lt;fake&gt;</dd>" in out and "<dd>per statement</dd>" in out
     rules = h.header_html(BackendInfo(backend="local", model="qwen2.5-coder-1.5b", strategy="rules"))
-    assert "<dd>none (rules only)</dd>" in rules and "qwen" not in rules  # no model answers
+    assert "<dd>rules; qwen2.5-coder-1.5b for unattributed arguments</dd>" in rules
 
 
 def test_an_api_key_never_reaches_the_page(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:

@@ -15,7 +15,7 @@ from ..library import Store
 from ..llm import Backend, BackendInfo, Usage, prompts, structured
 from ..models import Candidate, Comparison, Side, Statement, Stats
 from ..settings import Settings
-from . import per_statement, rules
+from . import per_statement, rules, stance
 from .cache import AnswerCache, cache_key
 from .draft import Draft
 from .per_statement import Outcome
@@ -143,10 +143,14 @@ def _draft(
     statements, vectors, affiliations = found.statements, found.vectors, found.affiliations
     if strategy == "rules":
         bone = rules.backbone(question, statements, affiliations, found.on_subject)
-        return Outcome(rules.draft(bone, statements, vectors))
+        notes: list[str] = []
+        bone = stance.settle(
+            bone, backend, question, statements, affiliations, found.on_subject, usage, notes
+        )
+        return Outcome(rules.draft(bone, statements, vectors), notes=notes, partial=bool(notes))
     if strategy == "per_statement":
         return per_statement.run(
-            backend(), question, statements, vectors, affiliations, usage, progress, found.on_subject
+            backend, question, statements, vectors, affiliations, usage, progress, found.on_subject
         )
     progress("model", 0.3)
     try:

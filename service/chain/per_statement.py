@@ -31,7 +31,7 @@ from ..errors import ModelError
 from ..llm import Backend, Usage, structured
 from ..models import Statement
 from ..wording import reads_own, stems
-from . import rules
+from . import rules, stance
 from .draft import Draft, DraftPoint
 from .placement import MAX_POINTS
 
@@ -58,7 +58,7 @@ def _point_step(n_sides: int) -> type[BaseModel]:
 
 
 def run(
-    backend: Backend,
+    backend: Callable[[], Backend],
     question: str,
     statements: list[Statement],
     vectors: np.ndarray,
@@ -69,11 +69,13 @@ def run(
 ) -> Outcome:
     """The per-statement strategy, producing the same kind of draft as the one-call strategy."""
     bone = rules.backbone(question, statements, affiliations, on_subject)
+    notes: list[str] = []
+    bone = stance.settle(bone, backend, question, statements, affiliations, on_subject or {}, usage, notes)
     draft = rules.draft(bone, statements, vectors)
-    out = Outcome(draft)
+    out = Outcome(draft, notes=notes, partial=bool(notes))
     if draft.answerable:
         context = _context(statements, bone)
-        _write_claims(backend, question, statements, context, draft, usage, out, progress)
+        _write_claims(backend(), question, statements, context, draft, usage, out, progress)
     return out
 
 

@@ -27,6 +27,7 @@ _TITLE_DEPS = frozenset({"compound", "amod", "poss", "nmod"})
 _QUANTIFIERS = frozenset("each both all neither either two".split())
 _MATTER_PREPS = frozenset("over about on regarding concerning in at during after before".split())
 _WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
+_QUOTED_RE = re.compile(r"“[^”]*”|\"[^\"]*\"|(?<!\w)‘[^’]*’(?!\w)|(?<!\w)'[^']*'(?!\w)")
 
 
 def question_parties(question: str) -> list[str]:
@@ -36,11 +37,16 @@ def question_parties(question: str) -> list[str]:
     ("over the dam", "about the tariff") is its subject, not a party; places that only set the
     scene drop out later, unheard."""
     doc = nlp()(question)
+    # A claim quoted in the question ("... 'Ruritania should join the league'. What do supporters and
+    # opponents argue?") is what is disputed, not who disputes it.
+    quoted = {t.i for a, b in _quoted_spans(question) for t in doc if a <= t.idx < b}
     spans: list[tuple[int, int]] = [
-        (e.start, e.end) for e in doc.ents if e.label_ in _PARTY_LABELS and not _is_subject_matter(e.root)
+        (e.start, e.end)
+        for e in doc.ents
+        if e.label_ in _PARTY_LABELS and not _is_subject_matter(e.root) and e.start not in quoted
     ]
     # Runs of proper nouns, through the names the recogniser found ("Mayor" + "Lena Ostrova").
-    other = {i for e in doc.ents if e.label_ not in _PARTY_LABELS for i in range(e.start, e.end)}
+    other = {i for e in doc.ents if e.label_ not in _PARTY_LABELS for i in range(e.start, e.end)} | quoted
     run: list[int] = []
     for tok in [*doc, None]:
         if tok is not None and tok.pos_ == "PROPN" and tok.i not in other:
@@ -67,6 +73,11 @@ def question_parties(question: str) -> list[str]:
     names = [n for n in dict.fromkeys(names) if len(n) >= 2 and keys(n)]
     # A party named twice, once with more words ("WikiLeaks" and "WikiLeaks founder"), is one party.
     return [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges inside quotation marks; an apostrophe inside a word ("Velora's") opens none."""
+    return [m.span() for m in _QUOTED_RE.finditer(text)]
 
 
 def question_subject(question: str) -> str:

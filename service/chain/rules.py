@@ -75,9 +75,11 @@ def backbone_for(
     statements: list[Statement],
     affiliations: dict[str, Counter[str]],
     on_subject: Mapping[str, float] | None = None,
+    given: Mapping[str, str] | None = None,
 ) -> Backbone:
-    """Statement labels by rules for the given sides; the sides heard (at most MAX_SIDES) are kept."""
-    labels: dict[str, str] = {}
+    """Statement labels by rules for the given sides, after the labels `given` (statement id -> side,
+    from a model: see stance.py); the sides heard (at most MAX_SIDES) are kept."""
+    labels: dict[str, str] = {sid: side for sid, side in (given or {}).items() if side in sides}
     sure: dict[str, str | None] = {}
     for s in statements:
         if s.speaker and s.speaker not in sure:
@@ -85,6 +87,8 @@ def backbone_for(
                 s.speaker, _affiliations(s.speaker, affiliations), sides, statements
             )
     for s in statements:
+        if s.sid in labels:
+            continue
         side = sure.get(s.speaker) if s.speaker else match_side(s.affiliation, sides)
         if side is None and not s.speaker:
             side = subject_side(s.text, sides)

@@ -112,7 +112,7 @@ class HeuristicChatModel(ScriptedChatModel):
         text = _last_user(messages)
         name = tool["name"] if tool else ""
         params = (tool or {}).get("parameters", {})
-        handler = {"PointStep": self._point}.get(name, self._batch)
+        handler = {"PointStep": self._point, "Stances": self._stances}.get(name, self._batch)
         return handler(text, params)
 
     @staticmethod
@@ -147,6 +147,15 @@ class HeuristicChatModel(ScriptedChatModel):
             first = re.sub(r"^\[S\d+\] ", "", body.strip().splitlines()[0])
             reply[f"claim_{number}"] = " ".join(first.split()[:20])[:160]
         reply["topic"] = " ".join(reply.get("claim_1", "Point").split()[:6])[:60]
+        return reply
+
+    def _stances(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A statement argues for the one side it names, else for none."""
+        sides = re.findall(r"^- (.*)$", text, flags=re.MULTILINE)
+        reply = {}
+        for sid, body in self._statements(text):
+            named = [side for side in sides if _mentions(side, body)]
+            reply[sid] = named[0] if len(named) == 1 else "none"
         return reply
 
     def _batch(self, text: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -62,7 +62,8 @@ def notice_html(items: Sequence[tuple[NoticeKind, str]]) -> str:
 
 def header_html(info: BackendInfo) -> str:
     """The page title and which backend, model and strategy answer (names only, never keys)."""
-    model = "none (rules only)" if info.strategy == "rules" else info.model
+    # The rules answer; the model is asked only which side an argument with no speaker argues for.
+    model = f"rules; {info.model} for unattributed arguments" if info.strategy == "rules" else info.model
     fields = [("Backend", info.backend), ("Model", model), ("Strategy", info.strategy.replace("_", " "))]
     items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v or '—')}</dd></div>" for k, v in fields)
     return (

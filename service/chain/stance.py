@@ -1,0 +1,76 @@
+"""Stance: which side a statement argues for when nobody is named as saying it.
+
+The rules place a statement by its speaker. A debate's arguments ("A flat fee is fairer"), an
+editorial's points or a list of pros and cons have no speaker, so there the rules hear no side and
+can only abstain. Only then is the model asked, in one short call constrained to the question's
+sides (or "none"), which side each such statement argues for. Everything else stays with the rules,
+which beat the model wherever they can decide (see per_statement.py); a failed call leaves the
+rules' abstention, with the reason in a note.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from pydantic import BaseModel, create_model
+
+from ..errors import CounterpointError
+from ..llm import Backend, Usage, structured
+from ..models import Statement
+from . import rules
+from .placement import question_parties
+
+MAX_STANCE = 12  # statements in the call, the most on-subject first: a debate's arguments fit
+NONE = "none"
+
+
+def arguments(
+    bone: rules.Backbone, statements: list[Statement], on_subject: Mapping[str, float]
+) -> list[Statement]:
+    """The statements to ask about: no side heard, and no speaker; on the subject; in document order."""
+    if bone.labels:
+        return []
+    open_ = [s for s in statements if not s.speaker and on_subject.get(s.sid, 0.0) >= rules.ON_SUBJECT]
+    best = sorted(open_, key=lambda s: -on_subject[s.sid])[:MAX_STANCE]
+    return [s for s in statements if s in best]
+
+
+def stances(
+    backend: Backend, question: str, sides: list[str], items: list[Statement], usage: Usage
+) -> dict[str, str]:
+    """Statement id -> the side it argues for, by the model; those it gives to no side are left out."""
+    choice = Literal[tuple([*sides, NONE])]  # type: ignore[valid-type]
+    schema: type[BaseModel] = create_model("Stances", **{s.sid: (choice, ...) for s in items})  # type: ignore[call-overload]
+    found = structured(
+        backend, schema, "stance", usage, max_tokens=20 + 16 * len(items),
+        question=question, sides=sides, statements=items,
+    )  # fmt: skip
+    return {s.sid: side for s in items if (side := getattr(found, s.sid)) != NONE}
+
+
+def settle(
+    bone: rules.Backbone,
+    backend: Callable[[], Backend],
+    question: str,
+    statements: list[Statement],
+    affiliations: dict[str, Counter[str]],
+    on_subject: Mapping[str, float],
+    usage: Usage,
+    notes: list[str],
+) -> rules.Backbone:
+    """The backbone again, with the model's stances, where the rules heard no side of the two or more
+    the question names and some statements have no speaker; otherwise `bone` unchanged."""
+    sides = question_parties(question)
+    items = arguments(bone, statements, on_subject)
+    if len(sides) < 2 or not items:
+        return bone
+    try:
+        given = stances(backend(), question, sides, items, usage)
+    except CounterpointError as exc:
+        notes.append(
+            f"no one is named as speaking, and the model's call on which side each argues for failed ({exc})"
+        )
+        return bone
+    return rules.backbone_for(sides, statements, affiliations, on_subject, given)
