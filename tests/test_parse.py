@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from service.chain import parse
-from service.chain.parse import Voice, analysis, is_quoted, voices
+from service.chain.parse import Voice, analysis, voices
+from service.chain.quotes import is_quoted
 from service.errors import SetupError
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed"
@@ -49,6 +50,17 @@ def test_apposition_after_the_name_gives_the_affiliation() -> None:
 def test_title_with_the_name_in_apposition_takes_the_person() -> None:
     v = _one("On Monday the union's general secretary, Ilinca Lupescu, said the strike would go ahead.")
     assert (v.speaker, v.affiliation) == ("Ilinca Lupescu", "the union")
+
+
+def test_its_title_speaks_for_what_the_sentence_before_was_about() -> None:
+    text = (
+        "Brackwater Mills, the paper maker based outside Dunholt, employs 300 people.\n"
+        "Its chief executive, Lena Vogt, said the mill had halved its water use.\n"
+        "The weather was dry.\n"
+        "Its chairman, Piet Aro, said the river was low."
+    )
+    found = {v.speaker: v.affiliation for v in _all(text) if v.speaker}
+    assert found == {"Lena Vogt": "Brackwater Mills", "Piet Aro": ""}  # the weather is no one
 
 
 def test_spokesman_for_an_organisation() -> None:

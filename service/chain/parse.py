@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SetupError
+from .quotes import is_quoted, quote_spans
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -62,7 +63,6 @@ _RELATIVE = frozenset({"who", "which", "that"})
 _PLACES = frozenset({"of", "at", "from", "with", "in"})
 _OF = frozenset({"for", "of", "at", "from"})
 _NP_DEPS = frozenset({"det", "poss", "amod", "compound", "nmod", "nummod", "case", "flat"})
-_OPENERS, _CLOSERS = "“«„", "”»"
 _POSSESSIVE = re.compile(r"\s*['’]s?$")
 
 
@@ -121,30 +121,6 @@ def nlp() -> Language:
 def parsed(sentence: str) -> Doc:
     """One sentence parsed on its own (cached: the chain reads the same statements several times)."""
     return nlp()(sentence)
-
-
-def quote_spans(text: str) -> tuple[list[tuple[int, int]], bool]:
-    """Quotations in one paragraph as [open, close) spans, and whether the last is left open."""
-    out, start, single = [], -1, False
-    for i, ch in enumerate(text):
-        before = text[i - 1] if i else " "
-        after = text[i + 1] if i + 1 < len(text) else " "
-        if start < 0:
-            if ch in _OPENERS or ch == '"' or (ch in "‘'" and not before.isalnum() and after.isalnum()):
-                start, single = i, ch in "‘'"
-        elif ((ch in _CLOSERS or ch == '"') and not single) or (
-            single and ch in "’'" and not after.isalpha()
-        ):
-            out.append((start, i + 1))
-            start = -1
-    if start >= 0:
-        out.append((start, len(text)))
-    return out, start >= 0
-
-
-def is_quoted(sentence: str) -> bool:
-    """Whether a sentence holds a quotation mark (’ inside or closing a word is an apostrophe)."""
-    return bool(re.search(r"[\"“”«»„]|(?<![\w])[‘'](?=\w)", sentence))
 
 
 def _entity(tok: Token) -> Span | None:
@@ -241,6 +217,12 @@ def _who(subj: Token) -> tuple[str, str, tuple[int, int], str]:
     return text, affiliation, (a, b), kind
 
 
+def _its(subj: Token) -> bool:
+    """Whether a speaker is introduced by "its" or "their" ("Its spokesman, ...")."""
+    group = [subj, *(c for c in subj.children if c.dep_ == "appos")]
+    return any(c.dep_ == "poss" and c.lower_ in ("its", "their") for g in group for c in g.children)
+
+
 def _subject(verb: Token, hops: int = 0) -> Token | None:
     """The subject of a verb: nsubj, a passive's agent, or the subject of the verb it hangs from."""
     for c in verb.children:
@@ -318,6 +300,7 @@ def _analyse(text: str) -> _Analysis:
     said: list[_Said] = []
     sent_starts: list[int] = []
     people: list[tuple[int, int, str]] = []  # (char, sentence, full name) of PERSON mentions
+    topics: list[tuple[int, str]] = []  # (sentence, the organisation or country it is about)
     for (offset, _), doc, marks in zip(paragraphs, docs, quotes, strict=True):
         for sent in doc.sents:
             n = len(sent_starts)
@@ -330,6 +313,8 @@ def _analyse(text: str) -> _Analysis:
                 if any(q < offset + anchor.idx < e for q, e in marks):  # "said" inside a quotation
                     continue
                 speaker, affiliation, (a, b), kind = _who(subj)
+                if not affiliation and topics and n - topics[-1][0] <= 1 and _its(subj):
+                    affiliation = topics[-1][1]  # "Its chief executive, Ana Ruse, said"
                 at = offset + anchor.idx
                 if kind in ("he", "they"):
                     speaker, affiliation, kind = _resolve(kind, n, at, said, people)
@@ -346,6 +331,10 @@ def _analyse(text: str) -> _Analysis:
                     _Said(at, _depth(anchor), n, speaker, affiliation, span, kind, is_quoted(sent.text))
                 )
             said.extend(sorted(found, key=lambda s: s.at))
+            main = next((c for c in sent.root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+            group = _entity(main) if main is not None else None
+            if group is not None and group.label_ in _GROUP_LABELS:
+                topics.append((n, _clean(group)[0]))
     ats = [s.at for s in said]
     return _Analysis(said, ats, sent_starts, paragraphs, quotes, [still for _, still in marked])
 

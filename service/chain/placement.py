@@ -13,6 +13,7 @@ import numpy as np
 
 from ..models import Statement
 from .parse import nlp, parsed
+from .quotes import quote_spans
 
 if TYPE_CHECKING:
     from spacy.tokens import Token
@@ -27,7 +28,6 @@ _TITLE_DEPS = frozenset({"compound", "amod", "poss", "nmod"})
 _QUANTIFIERS = frozenset("each both all neither either two".split())
 _MATTER_PREPS = frozenset("over about on regarding concerning in at during after before".split())
 _WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
-_QUOTED_RE = re.compile(r"“[^”]*”|\"[^\"]*\"|(?<!\w)‘[^’]*’(?!\w)|(?<!\w)'[^']*'(?!\w)")
 
 
 def question_parties(question: str) -> list[str]:
@@ -39,7 +39,7 @@ def question_parties(question: str) -> list[str]:
     doc = nlp()(question)
     # A claim quoted in the question ("... 'Ruritania should join the league'. What do supporters and
     # opponents argue?") is what is disputed, not who disputes it.
-    quoted = {t.i for a, b in _quoted_spans(question) for t in doc if a <= t.idx < b}
+    quoted = {t.i for a, b in quote_spans(question)[0] for t in doc if a <= t.idx < b}
     spans: list[tuple[int, int]] = [
         (e.start, e.end)
         for e in doc.ents
@@ -73,11 +73,6 @@ def question_parties(question: str) -> list[str]:
     names = [n for n in dict.fromkeys(names) if len(n) >= 2 and keys(n)]
     # A party named twice, once with more words ("WikiLeaks" and "WikiLeaks founder"), is one party.
     return [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
-
-
-def _quoted_spans(text: str) -> list[tuple[int, int]]:
-    """Character ranges inside quotation marks; an apostrophe inside a word ("Velora's") opens none."""
-    return [m.span() for m in _QUOTED_RE.finditer(text)]
 
 
 def question_subject(question: str) -> str:
