@@ -553,8 +553,6 @@ def test_parties_heard_on_another_subject_abstain(monkeypatch: pytest.MonkeyPatc
         on = service.ask("How do Ruritania and Borduria differ over the fishing quotas?")
         off = service.ask("How do Ruritania and Borduria differ over the new rail tunnel?")
     assert not on.abstained and {s.name for s in on.sides} == {"Ruritania", "Borduria"}
-    # The headline's coordinated subject ("Ruritania and Borduria clash") is neither side's account.
-    assert not any(q.text.startswith("Ruritania and Borduria") for q in on.quotes())
     assert off.abstained and "on what the question asks" in off.reason
     assert off.stats.llm_calls == 0
 

@@ -276,23 +276,17 @@ def test_question_subject_leaves_out_the_parties(question: str, kept: str, gone:
     assert kept in subject and gone not in subject
 
 
-def test_a_side_heard_only_on_another_subject_is_not_heard() -> None:
+def test_sides_heard_only_on_another_subject() -> None:
     statements, affiliations = _statements()
     bone = rules.backbone(QUESTION, statements, affiliations)
-    on = {sid: (0.5 if side == "Ruritanian Ministry of Ports" else 0.1) for sid, side in bone.labels.items()}
-    off = rules.backbone(QUESTION, statements, affiliations, on)
-    assert set(off.labels.values()) == {"Ruritanian Ministry of Ports"}
-    assert "only Ruritanian Ministry of Ports's account on what the question asks" in off.reason
+    ministry = "Ruritanian Ministry of Ports"
+    # No side on what the question asks: nothing to compare.
+    off = rules.backbone(QUESTION, statements, affiliations, dict.fromkeys(bone.labels, 0.1))
+    assert not off.labels and "no side's account on what the question asks" in off.reason
     assert not rules.draft(off, statements, _vectors(statements)).answerable
-    # One statement on the subject is enough for a side to be heard.
-    union = next(sid for sid, side in bone.labels.items() if side == "dockworkers' union")
-    assert rules.backbone(QUESTION, statements, affiliations, {**on, union: 0.3}).labels == bone.labels
-
-
-def test_coordinated_subjects_belong_to_no_one_side() -> None:
-    sides = ["Velora", "Castamir"]
-    assert subject_side("Velora and Castamir clash over the dam.", sides) is None
-    assert subject_side("Velora and its neighbours fear the dam.", sides) == "Velora"
+    # One side on it is enough: a short account need not echo the question's words.
+    one = {sid: (0.5 if side == ministry else 0.1) for sid, side in bone.labels.items()}
+    assert rules.backbone(QUESTION, statements, affiliations, one).labels == bone.labels
 
 
 def test_labels_given_by_a_model_come_first_and_only_for_known_sides() -> None:

@@ -215,8 +215,7 @@ def subject_side(sentence: str, sides: list[str]) -> str | None:
     doc = parsed(sentence)
     for tok in doc:
         if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ == "ROOT":
-            # "Ruritania and Borduria clash": coordinated subjects are both sides, so neither owns it.
-            owner = [tok, *(c for c in tok.children if c.dep_ in ("poss", "compound", "amod", "conj"))]
+            owner = [tok, *(c for c in tok.children if c.dep_ in ("poss", "compound", "amod"))]
             owner += [g for c in owner[1:] if c.dep_ == "poss" for g in c.children if g.dep_ == "compound"]
             return match_side(" ".join(t.text for t in sorted(owner, key=lambda t: t.i)), sides)
     return None
