@@ -54,13 +54,13 @@ def test_title_with_the_name_in_apposition_takes_the_person() -> None:
 
 def test_its_title_speaks_for_what_the_sentence_before_was_about() -> None:
     text = (
-        "Ferncastle Mills, the paper maker based outside Dunholt, employs 300 people.\n"
+        "Norvik Paper Mills, the paper maker based outside Dunholt, employs 300 people.\n"
         "Its chief executive, Lena Vogt, said the mill had halved its water use.\n"
         "The weather was dry.\n"
         "Its chairman, Odo Quenby, said the river was low."
     )
     found = {v.speaker: v.affiliation for v in _all(text) if v.speaker}
-    assert found == {"Lena Vogt": "Ferncastle Mills", "Odo Quenby": ""}  # the weather is no one
+    assert found == {"Lena Vogt": "Norvik Paper Mills", "Odo Quenby": ""}  # the weather is no one
 
 
 def test_spokesman_for_an_organisation() -> None:
