@@ -142,11 +142,7 @@ def _draft(
     """The draft of the configured strategy; a failed one-call answer falls back to the rules'."""
     statements, vectors, affiliations = found.statements, found.vectors, found.affiliations
     if strategy == "rules":
-        bone = rules.backbone(question, statements, affiliations, found.on_subject)
-        notes: list[str] = []
-        bone = stance.settle(
-            bone, backend, question, statements, affiliations, found.on_subject, usage, notes
-        )
+        bone, notes = stance.settle(backend, question, statements, affiliations, found.on_subject, usage)
         return Outcome(rules.draft(bone, statements, vectors), notes=notes, partial=bool(notes))
     if strategy == "per_statement":
         return per_statement.run(

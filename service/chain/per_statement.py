@@ -68,9 +68,7 @@ def run(
     on_subject: Mapping[str, float] | None = None,
 ) -> Outcome:
     """The per-statement strategy, producing the same kind of draft as the one-call strategy."""
-    bone = rules.backbone(question, statements, affiliations, on_subject)
-    notes: list[str] = []
-    bone = stance.settle(bone, backend, question, statements, affiliations, on_subject or {}, usage, notes)
+    bone, notes = stance.settle(backend, question, statements, affiliations, on_subject or {}, usage)
     draft = rules.draft(bone, statements, vectors)
     out = Outcome(draft, notes=notes, partial=bool(notes))
     if draft.answerable:

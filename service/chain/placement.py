@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..models import Statement
-from .parse import nlp, parsed
+from .parse import parsed
 from .quotes import quote_spans
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def question_parties(question: str) -> list[str]:
     Taliban"); coordinated plural nouns ("supporters and opponents") too. What the dispute is over
     ("over the dam", "about the tariff") is its subject, not a party; places that only set the
     scene drop out later, unheard."""
-    doc = nlp()(question)
+    doc = parsed(question)  # cached: retrieval, the rules and the stance step all ask
     # A claim quoted in the question ("... 'Ruritania should join the league'. What do supporters and
     # opponents argue?") is what is disputed, not who disputes it.
     quoted = {t.i for a, b in quote_spans(question)[0] for t in doc if a <= t.idx < b}

@@ -36,7 +36,7 @@ CLAIM_WORDS = 25
 # in the documents about something else (the same two governments on another dispute): no answer.
 # Set between the lowest answerable side (0.29) and the highest unanswerable one (0.20) on the
 # development and tuning cases; short invented test articles put single answerable sides as low as
-# 0.17, so only a question no side speaks on is refused (see _off_subject).
+# 0.17, so only a question no side speaks on is refused (see _off_question).
 ON_SUBJECT = 0.25
 # Lemmas that deny or reject: with them, two sides' accounts on one point conflict.
 _DENIAL = frozenset(
@@ -64,8 +64,8 @@ def backbone(
     on_subject: Mapping[str, float] | None = None,
 ) -> Backbone:
     """Sides and statement labels by rules; undecided speakers and statements are listed. With
-    `on_subject` (statement id -> similarity to what the question asks), a side none of whose
-    statements reaches ON_SUBJECT is not heard."""
+    `on_subject` (statement id -> similarity to what the question asks), no side is heard when none
+    of their statements reaches ON_SUBJECT."""
     parties = question_parties(question)
     sides = parties if len(parties) >= 2 else [*parties, *side_groups(statements, affiliations)]
     return backbone_for(list(dict.fromkeys(sides)), statements, affiliations, on_subject)
@@ -113,8 +113,9 @@ def backbone_for(
             labels[s.sid] = weak[s.speaker]
         elif not s.speaker and (s.reported or s.quoted):
             open_statements.append(s.sid)
-    off = _off_subject(labels, on_subject)
-    labels = {sid: side for sid, side in labels.items() if side not in off}
+    off = _off_question(labels, on_subject)
+    if off:
+        labels = {}
     heard = [side for side in sides if side in labels.values()][:MAX_SIDES]
     reason = ""
     if len(heard) < 2:
@@ -124,17 +125,14 @@ def backbone_for(
     return Backbone(heard or sides, labels, open_speakers, weak, open_statements, reason)
 
 
-def _off_subject(labels: dict[str, str], on_subject: Mapping[str, float] | None) -> set[str]:
-    """Every side, when none has a statement at ON_SUBJECT or above: they speak in the documents, but
-    about something else. Otherwise none: one side's short account can score below ON_SUBJECT and
-    still answer the question (an invented three-side test article put a side on the question at 0.20),
-    so the check never drops a single side."""
-    if not on_subject:
-        return set()
-    best: dict[str, float] = {}
-    for sid, side in labels.items():
-        best[side] = max(best.get(side, -1.0), on_subject.get(sid, -1.0))
-    return set(best) if best and max(best.values()) < ON_SUBJECT else set()
+def _off_question(labels: dict[str, str], on_subject: Mapping[str, float] | None) -> bool:
+    """Whether sides are heard but none has a statement at ON_SUBJECT or above: they speak in the
+    documents, but about something else. A single side below it is never dropped: one side's short
+    account can score below ON_SUBJECT and still answer the question (an invented three-side test
+    article put a side on the question at 0.20)."""
+    if not on_subject or not labels:
+        return False
+    return max(on_subject.get(sid, -1.0) for sid in labels) < ON_SUBJECT
 
 
 def _affiliations(speaker: str, known: dict[str, Counter[str]]) -> Counter[str]:

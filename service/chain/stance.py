@@ -33,8 +33,8 @@ def arguments(
     if bone.labels:
         return []
     open_ = [s for s in statements if not s.speaker and on_subject.get(s.sid, 0.0) >= rules.ON_SUBJECT]
-    best = sorted(open_, key=lambda s: -on_subject[s.sid])[:MAX_STANCE]
-    return [s for s in statements if s in best]
+    best = {s.sid for s in sorted(open_, key=lambda s: -on_subject[s.sid])[:MAX_STANCE]}
+    return [s for s in statements if s.sid in best]
 
 
 def stances(
@@ -51,26 +51,23 @@ def stances(
 
 
 def settle(
-    bone: rules.Backbone,
     backend: Callable[[], Backend],
     question: str,
     statements: list[Statement],
     affiliations: dict[str, Counter[str]],
     on_subject: Mapping[str, float],
     usage: Usage,
-    notes: list[str],
-) -> rules.Backbone:
-    """The backbone again, with the model's stances, where the rules heard no side of the two or more
-    the question names and some statements have no speaker; otherwise `bone` unchanged."""
+) -> tuple[rules.Backbone, list[str]]:
+    """The rules' backbone, with the model's stances where the rules heard no side of the two or
+    more the question names and some statements have no speaker; and the note a failed call leaves."""
+    bone = rules.backbone(question, statements, affiliations, on_subject)
     sides = question_parties(question)
     items = arguments(bone, statements, on_subject)
     if len(sides) < 2 or not items:
-        return bone
+        return bone, []
     try:
         given = stances(backend(), question, sides, items, usage)
     except CounterpointError as exc:
-        notes.append(
-            f"no one is named as speaking, and the model's call on which side each argues for failed ({exc})"
-        )
-        return bone
-    return rules.backbone_for(sides, statements, affiliations, on_subject, given)
+        note = "no one is named as speaking, and the model's call on which side each argues for failed"
+        return bone, [f"{note} ({exc})"]
+    return rules.backbone_for(sides, statements, affiliations, on_subject, given), []
