@@ -72,6 +72,10 @@ def _vectors(statements: list[Statement]) -> np.ndarray:
             "How does the Harbour Board respond to Mayor Lena Ostrova on fares?",
             ["Harbour Board", "Mayor Lena Ostrova"],
         ),
+        (
+            "How do the Orvel Valley farmers and Castamir Mills disagree?",
+            ["Orvel Valley farmers", "Castamir Mills"],
+        ),
     ],
 )
 def test_question_parties(question: str, parties: list[str]) -> None:
@@ -132,6 +136,16 @@ def test_a_side_that_is_the_subject_states_its_position() -> None:
     assert subject_side("Velora fears the dam will cut its water supply.", sides) == "Velora"
     assert subject_side("Castamir's proposal was rejected on Monday.", sides) == "Castamir"
     assert subject_side("The river runs through both countries.", sides) is None
+
+
+def test_a_speaker_naming_two_sides_speaks_for_neither() -> None:
+    sides = ["Velora", "Castamir"]
+    assert speaker_side("Velora and Castamir", Counter({"Velora": 2}), sides) is None
+    assert speaker_side("Veloran and Castamiri troops", Counter(), sides) is None
+    text = "Velora and Castamir blamed each other for the collapse, officials on the border said."
+    s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)
+    assert nearest_for("Velora and Castamir", [s], sides) is None
+    assert speaker_side("Veloran troops", Counter(), sides) == "Velora"
 
 
 # --- the backbone -------------------------------------------------------------------------------
@@ -269,6 +283,7 @@ def test_no_call_when_the_backbone_abstains() -> None:
         ("How do Velora and Castamir differ over the Orvel dam?", "differ over the Orvel dam", "Velora"),
         (QUESTION, "ferry talks", "dockworkers"),
         ("Why did the ministry and Karl Ode's union fall out?", "fall out", "Karl Ode"),
+        ("Why did the Velora talks with Castamir fail?", "talks", "Velora"),  # the talks are the subject
     ],
 )
 def test_question_subject_leaves_out_the_parties(question: str, kept: str, gone: str) -> None:
@@ -296,3 +311,20 @@ def test_labels_given_by_a_model_come_first_and_only_for_known_sides() -> None:
     given = {narration: "dockworkers' union", "S99": "nobody"}
     bone = rules.backbone_for(sides, statements, affiliations, given=given)
     assert bone.labels[narration] == "dockworkers' union" and "S99" not in bone.labels
+
+
+def test_narration_states_only_a_side_with_no_voice_of_its_own() -> None:
+    article = (
+        "Ana Ruse, the ministry's chief negotiator, said the union had rejected a written offer. "
+        "The Ruritanian Ministry of Ports has run the ferries since 1990. "
+        "The dockworkers' union wants the offer in writing before any vote. "
+        "The dockworkers' union's demand was rejected on Monday."
+    )
+    statements, affiliations = _statements(article)
+    bone = rules.backbone(QUESTION, statements, affiliations)
+    by_text = {s.text[:24]: bone.labels.get(s.sid) for s in statements}
+    # The ministry has a speaker, so the narration about it is background; the union has none.
+    assert by_text["Ana Ruse, the ministry's"] == "Ruritanian Ministry of Ports"
+    assert by_text["The Ruritanian Ministry "] is None
+    assert by_text["The dockworkers' union w"] == "dockworkers' union"
+    assert by_text["The dockworkers' union's"] == "dockworkers' union"

@@ -16,7 +16,7 @@ from .parse import parsed
 from .quotes import quote_spans
 
 if TYPE_CHECKING:
-    from spacy.tokens import Token
+    from spacy.tokens import Doc, Token
 
 MAX_POINTS = 6
 PAIR_AT = 0.25  # cosine similarity of two sides' statements above which they answer each other
@@ -63,6 +63,9 @@ def question_parties(question: str) -> list[str]:
             # "the ministry and the dockworkers' union": a common noun coordinated with a party is one
             left = min(t.i for t in tok.subtree if t.dep_ in ("compound", "amod", "poss") or t.i == tok.i)
             spans.append((left, tok.i + 1))
+    # A name that qualifies a plural noun names a group of people ("the Velora growers"): the noun is
+    # part of the party, and how its members are introduced ("grower Ana Ruse").
+    spans = [(a, b + 1) if _qualifies_group(doc, b) else (a, b) for a, b in spans]
     merged: list[list[int]] = []
     for a, b in sorted(set(spans)):
         if merged and a <= merged[-1][1]:  # adjacent or overlapping: one party ("Mayor Lena Ostrova")
@@ -78,10 +81,14 @@ def question_parties(question: str) -> list[str]:
 def question_subject(question: str) -> str:
     """What a question asks about, without the parties it names ("How do Ruritania and Borduria
     differ over the Orvel dam?" -> "How do and differ over the Orvel dam?"): the text to measure
-    whether a side says anything on the question at all."""
+    whether a side says anything on the question at all. The plural noun a name qualifies stays: in
+    "the Velora talks" it says what is asked about, and in "the Velora growers" it is only a word."""
     text = question
+    plural = {t.text for t in parsed(question) if t.tag_ == "NNS"}
     for party in sorted(question_parties(question), key=len, reverse=True):
-        text = re.sub(rf"(?:\b[Tt]he\s+)?{re.escape(party)}(?:['’]s?)?", " ", text)
+        words = party.split()
+        keep = words[-1] if len(words) > 1 and words[-1] in plural else ""
+        text = re.sub(rf"(?:\b[Tt]he\s+)?{re.escape(party)}(?:['’]s?)?", f" {keep} ", text)
     return " ".join(text.split()) or question
 
 
@@ -89,6 +96,12 @@ def _is_subject_matter(tok: Token) -> bool:
     """Whether a noun is what the dispute is over or where it happens, not who disputes it: it hangs
     from "over", "about", "in" and the like ("disagree over the Orvel dam", "talks in Velora")."""
     return any(a.dep_ == "prep" and a.lower_ in _MATTER_PREPS for a in tok.ancestors)
+
+
+def _qualifies_group(doc: Doc, end: int) -> bool:
+    """Whether the name ending before `end` is a compound of the plural noun right after it."""
+    last = doc[end - 1]
+    return end < len(doc) and doc[end].tag_ == "NNS" and last.dep_ == "compound" and last.head.i == end
 
 
 def _first_conjunct(tok: Token) -> Token:
@@ -133,6 +146,13 @@ def match_side(text: str, sides: list[str]) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+def names_several(text: str, sides: list[str]) -> bool:
+    """Whether `text` names two or more sides ("Ruritania and Borduria", "Ruritanian and Bordurian
+    troops"): what they say or do together is neither side's account."""
+    found = keys(text)
+    return sum(1 for k in distinctive(sides).values() if k & found) >= 2
+
+
 def nearest_side(text: str, start: int, end: int, sides: list[str]) -> str | None:
     """The side whose distinctive word stands closest to `text[start:end]`; None on a tie. A weak
     signal (a speaker is often introduced next to the party he answers), used when nothing better is."""
@@ -156,6 +176,8 @@ def speaker_side(
     """The side a speaker speaks for, when their name, the title written before it ("Union leader
     Karl Ode") or the bodies the parser found beside them anywhere in the documents (most frequent
     first) name exactly one side."""
+    if names_several(speaker, sides):
+        return None
     side = match_side(speaker, sides) or match_side(title_of(speaker, statements), sides)
     if side is not None:
         return side
@@ -189,7 +211,7 @@ def title_of(speaker: str, statements: Sequence[Statement]) -> str:
 def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> str | None:
     """A guess: the side named nearest a speaker's first mention ("..., said Karl Ode of the
     Ruritanian delegation"). Never for a phrase that counts parties ("both sides", "each country")."""
-    if set(speaker.casefold().split()[:2]) & _QUANTIFIERS:
+    if set(speaker.casefold().split()[:2]) & _QUANTIFIERS or names_several(speaker, sides):
         return None
     for s in statements:
         at = s.text.find(speaker)

@@ -91,9 +91,13 @@ def backbone_for(
         if s.sid in labels:
             continue
         side = sure.get(s.speaker) if s.speaker else match_side(s.affiliation, sides)
-        if side is None and not s.speaker:
-            side = subject_side(s.text, sides)
         if side is not None:
+            labels[s.sid] = side
+    # A side no one speaks for may still be stated by the narration ("Ruritania's estimate put the
+    # toll at 40"); where a side has a voice of its own, such sentences are mostly background.
+    voiceless = set(sides) - set(labels.values())
+    for s in statements:
+        if s.sid not in labels and not s.speaker and (side := subject_side(s.text, sides)) in voiceless:
             labels[s.sid] = side
     # Guesses by proximity only among sides that sure placements already hear, so that a place
     # the question names in passing does not collect speakers standing near its name.
