@@ -557,6 +557,27 @@ def test_parties_heard_on_another_subject_abstain(monkeypatch: pytest.MonkeyPatc
     assert off.stats.llm_calls == 0
 
 
+def test_someone_introduced_before_speaking_speaks_for_their_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    text = (
+        "Quillan Brook, the bottled-water firm based outside Tessford, employs 90 people. "
+        "Its chief executive, Mara Sollis, toured the bottling plant with reporters on Monday. "
+        "Sollis said the firm's boreholes draw from a deep aquifer that no farm well reaches. "
+        "Tessford Growers' Cooperative chair Ivo Renk said the farm wells had fallen by two metres. "
+        "“Our wells never ran dry before the plant doubled its output,” Renk said."
+    )
+    with open_service(Settings()) as service:
+        service.ingest(Loaded(text=text, source="wells.txt", title="Wells"))
+        result = service.ask(
+            "How do Quillan Brook and the Tessford Growers' Cooperative differ over the wells?"
+        )
+    assert not result.abstained
+    quoted = {
+        side: " ".join(q.text for q in a.quotes) for p in result.points for side, a in p.accounts.items()
+    }
+    assert "deep aquifer" in quoted.get("Quillan Brook", "")
+
+
 # --- arguments no one is named as making (a debate) ------------------------------------------------
 DEBATE_QUESTION = (
     "Motion: 'The town should charge drivers a congestion levy'. What do the backers and the critics argue?"

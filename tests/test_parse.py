@@ -63,6 +63,26 @@ def test_its_title_speaks_for_what_the_sentence_before_was_about() -> None:
     assert found == {"Lena Vogt": "Norvik Paper Mills", "Odo Quenby": ""}  # the weather is no one
 
 
+def test_its_title_after_a_name_described_as_a_thing() -> None:
+    # The recogniser takes "Pell Orchards" for a person; the apposition says it is a business.
+    text = (
+        "Pell Orchards, the cider maker near Dunholt, employs 60 people.\n"
+        "Its founder, Ivo Renk, said the river was low."
+    )
+    found = {v.speaker: v.affiliation for v in _all(text) if v.speaker}
+    assert found == {"Ivo Renk": "Pell Orchards"}
+
+
+def test_someone_introduced_without_speaking_is_remembered() -> None:
+    text = (
+        "The Harbour Board's chair, Karl Ode, visited the quay on Monday.\n"
+        "Ode said the fees would rise.\n"
+        "Greta Holm walked along the pier."
+    )
+    assert [v.affiliation for v in _all(text) if v.speaker] == [""]  # not in the sentence he speaks in
+    assert parse.introductions(text) == [("Karl Ode", "The Harbour Board")]  # but in the one before
+
+
 def test_spokesman_for_an_organisation() -> None:
     v = _one("A spokesman for the Harbour Authority denied the report on Tuesday.")
     assert v.affiliation == "the Harbour Authority"

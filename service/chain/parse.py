@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SetupError
-from .quotes import is_quoted, quote_spans
+from .lexicon import COLLECTIVE, PERSONAL, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
+from .quotes import continues, is_quoted, paragraph_spans, quote_spans
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -30,33 +31,7 @@ EXCLUDE = ("senter",)
 WINDOW = 3
 """How many sentences back a pronoun or a running quotation may look for its speaker."""
 CACHE_SIZE = 16
-PIECE = 20_000
-"""Longest piece of text parsed at once (characters); longer lines are cut after a sentence."""
 
-# Verbs of reporting and speech acts in English (lemmas). Other verbs count when they take a clause
-# ("Lupescu hopes that ...") and a named or pronoun subject.
-SPEECH_VERBS = frozenset(
-    "say tell add state claim accuse argue warn deny insist allege blame reject note explain write announce "
-    "urge maintain counter reply respond acknowledge admit concede suggest describe vow demand "
-    "criticise criticize condemn dismiss dispute contend call confirm reveal stress emphasise emphasize "
-    "assert declare charge caution complain believe affirm report tweet post retort hint characterise "
-    "characterize slam predict promise pledge recall estimate question ask answer observe "
-    "remark comment mention indicate brand label testify reiterate repeat underline highlight decry lament "
-    "welcome praise defend object protest advise recommend propose appeal plead assure boast imply "
-    "proclaim quip reckon speculate swear restate reaffirm echo speak".split()
-)
-# Verbs that report speech only with their particle: "hit back at", "pointed out that".
-SPEECH_PHRASES = frozenset(
-    {("hit", "back"), ("fire", "back"), ("point", "out"), ("lash", "out"), ("push", "back")}
-)
-# Nouns naming something said; "a warning from X" or "a statement by X" makes X the speaker.
-SPEECH_NOUNS = frozenset(
-    "statement warning remark remarks comment comments claim claims accusation accusations allegation "
-    "assertion denial announcement message appeal threat pledge promise admission assessment response "
-    "reply rebuttal criticism condemnation insistence testimony briefing tweet post letter".split()
-)
-_PERSONAL = frozenset({"he", "she", "his", "her"})
-_COLLECTIVE = frozenset({"they", "it", "their", "its"})
 _GROUP_LABELS = frozenset({"ORG", "GPE", "NORP"})
 _NAME_LABELS = _GROUP_LABELS | {"PERSON"}
 _RELATIVE = frozenset({"who", "which", "that"})
@@ -101,6 +76,7 @@ class _Analysis:
     paragraphs: list[tuple[int, int]]
     quotes: list[list[tuple[int, int]]]  # per paragraph: [open, close) spans, absolute offsets
     open_end: list[bool]  # per paragraph: a quotation still open at its end
+    intros: list[tuple[str, str]]  # (person, body) where a sentence's subject introduces someone
 
 
 @functools.cache
@@ -191,7 +167,7 @@ def _who(subj: Token) -> tuple[str, str, tuple[int, int], str]:
         if source is not None:
             return _who(source)
     if subj.pos_ == "PRON":
-        kind = "he" if subj.lower_ in _PERSONAL else "they" if subj.lower_ in _COLLECTIVE else ""
+        kind = "he" if subj.lower_ in PERSONAL else "they" if subj.lower_ in COLLECTIVE else ""
         return "", "", (subj.idx, subj.idx + len(subj)), kind
     group = [subj, *(c for c in subj.children if c.dep_ == "appos")]
     near = [t for g in group for t in (g, *(c for c in g.children if c.dep_ == "compound"))]
@@ -217,10 +193,16 @@ def _who(subj: Token) -> tuple[str, str, tuple[int, int], str]:
     return text, affiliation, (a, b), kind
 
 
-def _its(subj: Token) -> bool:
-    """Whether a speaker is introduced by "its" or "their" ("Its spokesman, ...")."""
+def _its(subj: Token, topics: list[tuple[int, str, bool]], n: int) -> str:
+    """The body a speaker introduced by "its" or "their" speaks for ("Its spokesman, ..."): the
+    organisation or country the sentence before was about; for "its", also a name described as a
+    thing there ("Velora Mills, the paper company, ...", which the recogniser may take for a person)."""
+    if not topics or n - topics[-1][0] > 1:
+        return ""
     group = [subj, *(c for c in subj.children if c.dep_ == "appos")]
-    return any(c.dep_ == "poss" and c.lower_ in ("its", "their") for g in group for c in g.children)
+    owner = {c.lower_ for g in group for c in g.children if c.dep_ == "poss"}
+    _, body, is_group = topics[-1]
+    return body if "its" in owner or ("their" in owner and is_group) else ""
 
 
 def _subject(verb: Token, hops: int = 0) -> Token | None:
@@ -269,6 +251,29 @@ def _anchors(sent: Span) -> list[tuple[Token, Token]]:
     return out
 
 
+def _introduced(main: Token, offset: int, n: int, topics: list, people: list) -> list[tuple[str, str]]:
+    """(person, body) when a sentence's subject introduces someone who says nothing there ("Its chief
+    executive, Ana Ruse, visited the site"): who they speak for when they speak later."""
+    if main.pos_ not in ("NOUN", "PROPN"):
+        return []
+    speaker, affiliation, (a, _), kind = _who(main)
+    affiliation = affiliation or _its(main, topics, n)
+    if kind != "person" or not affiliation:
+        return []
+    return [(_full_name(speaker, offset + a, people), affiliation)]
+
+
+def _topic(main: Token, n: int) -> list[tuple[int, str, bool]]:
+    """What a sentence is about, for "its" and "their" in the next: an organisation or country, or a
+    name described as a thing ("Velora Mills, the paper company, ..."), flagged False."""
+    group = _entity(main)
+    if group is not None and group.label_ in _GROUP_LABELS:
+        return [(n, _clean(group)[0], True)]
+    if main.pos_ == "PROPN" and any(c.dep_ == "appos" and c.tag_ == "NN" for c in main.children):
+        return [(n, _clean(group or _proper(main))[0], False)]
+    return []
+
+
 def _depth(tok: Token) -> int:
     """Hops from a token up to its sentence root."""
     n = 0
@@ -277,30 +282,17 @@ def _depth(tok: Token) -> int:
     return n
 
 
-def _paragraphs(text: str) -> list[tuple[int, int]]:
-    """Non-blank lines of the text as (start, end) spans, cut after a sentence when over PIECE long."""
-    out = []
-    for m in re.finditer(r"[^\n]*\S[^\n]*", text):
-        start, end = m.span()
-        while end - start > PIECE:
-            cut = text.rfind(". ", start, start + PIECE)
-            cut = cut + 2 if cut > start else start + PIECE
-            out.append((start, cut))
-            start = cut
-        out.append((start, end))
-    return out
-
-
 def _analyse(text: str) -> _Analysis:
     """Parse the document once and resolve every attribution in reading order."""
-    paragraphs = _paragraphs(text)
+    paragraphs = paragraph_spans(text)
     marked = [quote_spans(text[p:e]) for p, e in paragraphs]
     quotes = [[(p + a, p + b) for a, b in q] for (p, _), (q, _) in zip(paragraphs, marked, strict=True)]
     docs: list[Doc] = list(nlp().pipe((text[p:e] for p, e in paragraphs), batch_size=32))
     said: list[_Said] = []
+    intros: list[tuple[str, str]] = []
     sent_starts: list[int] = []
     people: list[tuple[int, int, str]] = []  # (char, sentence, full name) of PERSON mentions
-    topics: list[tuple[int, str]] = []  # (sentence, the organisation or country it is about)
+    topics: list[tuple[int, str, bool]] = []  # (sentence, what it is about, a group entity)
     for (offset, _), doc, marks in zip(paragraphs, docs, quotes, strict=True):
         for sent in doc.sents:
             n = len(sent_starts)
@@ -309,12 +301,12 @@ def _analyse(text: str) -> _Analysis:
                 if ent.label_ == "PERSON":
                     people.append((offset + ent.start_char, n, _clean(ent)[0]))
             found = []
-            for anchor, subj in _anchors(sent):
+            anchors = _anchors(sent)
+            for anchor, subj in anchors:
                 if any(q < offset + anchor.idx < e for q, e in marks):  # "said" inside a quotation
                     continue
                 speaker, affiliation, (a, b), kind = _who(subj)
-                if not affiliation and topics and n - topics[-1][0] <= 1 and _its(subj):
-                    affiliation = topics[-1][1]  # "Its chief executive, Ana Ruse, said"
+                affiliation = affiliation or _its(subj, topics, n)  # "Its chief executive, Ana Ruse, said"
                 at = offset + anchor.idx
                 if kind in ("he", "they"):
                     speaker, affiliation, kind = _resolve(kind, n, at, said, people)
@@ -332,11 +324,11 @@ def _analyse(text: str) -> _Analysis:
                 )
             said.extend(sorted(found, key=lambda s: s.at))
             main = next((c for c in sent.root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
-            group = _entity(main) if main is not None else None
-            if group is not None and group.label_ in _GROUP_LABELS:
-                topics.append((n, _clean(group)[0]))
+            if main is not None and all(subj is not main for _, subj in anchors):
+                intros += _introduced(main, offset, n, topics, people)
+            topics += _topic(main, n) if main is not None else []
     ats = [s.at for s in said]
-    return _Analysis(said, ats, sent_starts, paragraphs, quotes, [still for _, still in marked])
+    return _Analysis(said, ats, sent_starts, paragraphs, quotes, [still for _, still in marked], intros)
 
 
 def _resolve(kind: str, sent: int, at: int, said: list[_Said], people: list) -> tuple[str, str, str]:
@@ -365,18 +357,6 @@ def analysis(text: str) -> _Analysis:
     return _analyse(text)
 
 
-def _continues(a: _Analysis, start: int) -> bool:
-    """Whether a quotation opened before `start` is still open there (also across paragraphs)."""
-    k = bisect.bisect_right([p for p, _ in a.paragraphs], start) - 1
-    if k < 0:
-        return False
-    if any(q < start < e for q, e in a.quotes[k]):
-        return True
-    # News style: a quotation running over paragraphs opens each one again and closes only at its end.
-    opens_here = any(q == a.paragraphs[k][0] == start for q, _ in a.quotes[k])
-    return opens_here and k > 0 and a.open_end[k - 1]
-
-
 def voices(text: str, spans: list[tuple[int, int]]) -> list[Voice]:
     """Who speaks in each sentence span (Python offsets into `text`), one Voice per span."""
     a = analysis(text)
@@ -396,8 +376,13 @@ def voices(text: str, spans: list[tuple[int, int]]) -> list[Voice]:
             # A quotation still open here, or a new one right after an attributed quotation, goes on
             # in the same voice (news style: "Lupescu said: '...'" then a paragraph of her words).
             opens = text[start:end].lstrip()[:1] in "“«„\"‘'"
-            if _continues(a, start) or (opens and last.quoted):
+            if continues(a.paragraphs, a.quotes, a.open_end, start) or (opens and last.quoted):
                 out.append(Voice(last.speaker, last.affiliation, False, quoted))
                 continue
         out.append(Voice(quoted=quoted))
     return out
+
+
+def introductions(text: str) -> list[tuple[str, str]]:
+    """(person, body) for each sentence that introduces someone as its subject without their speaking."""
+    return analysis(text).intros

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..library import Store, sentences
 from ..models import Document, RetrievedChunk, Statement
+from .parse import introductions
 from .placement import question_subject
 from .statements import number_statements
 
@@ -95,6 +96,8 @@ def retrieve(
         ranges = [(c.start, c.end) for c in chunks if c.doc_id == doc_id]
         found, n_skipped = number_statements(doc_id, text, sentences(text))
         skipped += n_skipped
+        for name, body in introductions(text):
+            affiliations.setdefault(name, Counter())[body] += 1
         for s in found:
             if s.speaker and s.affiliation:
                 affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
