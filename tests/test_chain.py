@@ -404,6 +404,28 @@ def test_a_prompt_change_misses_the_cache(
     assert not result.stats.cached and result.stats.prompt_version != prompts.version()
 
 
+def test_a_code_change_misses_the_cache(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    answer = importlib.import_module("service.chain.answer")  # the package exports a function of that name
+    cache = importlib.import_module("service.chain.cache")
+
+    code = tmp_path / "chain"
+    code.mkdir()
+    (code / "rules.py").write_text("ON_SUBJECT = 0.25\n", encoding="utf-8")
+    before = cache.code_version((code,))
+    (code / "rules.py").write_text("ON_SUBJECT = 0.3\n", encoding="utf-8")
+    assert cache.code_version.__wrapped__((code,)) != before  # an edit changes the version
+    assert cache.code_version() == cache.code_version()  # the package's own is stable
+
+    chain.ask(full_answer())
+    assert chain.ask().stats.cached
+    monkeypatch.setattr(answer, "code_version", lambda: "another-release")
+    assert not chain.ask(full_answer()).stats.cached
+
+
 # --- the per-statement strategy (plumbing only) --------------------------------------------------
 @pytest.mark.parametrize("how", ["fake-backend", "heuristic-batch"])
 def test_heuristic_model_answers_the_seed(how: str, seed_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

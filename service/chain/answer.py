@@ -16,7 +16,7 @@ from ..llm import Backend, BackendInfo, Usage, prompts, structured
 from ..models import Candidate, Comparison, Side, Statement, Stats
 from ..settings import Settings
 from . import per_statement, rules, stance
-from .cache import AnswerCache, cache_key
+from .cache import AnswerCache, cache_key, code_version
 from .draft import Draft
 from .per_statement import Outcome
 from .retrieve import Retrieved, retrieve
@@ -127,6 +127,7 @@ def _key(question: str, collection: str, docs: list[Any], settings: Settings, in
     return cache_key(
         question=question, collection=collection, docs=sorted((d.id, d.content_hash) for d in docs),
         backend=info.backend, model=info.model, strategy=info.strategy, prompts=prompts.version(),
+        code=code_version(),
         retrieval=[settings.top_k, settings.max_statements, settings.min_relevance],
     )  # fmt: skip
 

@@ -1,10 +1,11 @@
-"""The answer cache: same question, documents, backend, model and prompts give the stored answer."""
+"""The answer cache: same question, documents, backend, model, prompts and code give the stored answer."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import sqlite3
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,21 @@ from ..models import Comparison
 def cache_key(**parts: Any) -> str:
     """A stable hash of everything that decides an answer."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# The code that decides an answer: a new version of the rules or the parse must not serve old answers.
+ANSWER_CODE = tuple(Path(__file__).parent.parent / d for d in ("chain", "library", "llm"))
+
+
+@lru_cache(maxsize=1)
+def code_version(dirs: tuple[Path, ...] = ANSWER_CODE) -> str:
+    """A short hash of the Python sources in `dirs`: part of the answer cache key."""
+    h = hashlib.sha256()
+    for d in dirs:
+        for path in sorted(d.rglob("*.py")):
+            h.update(path.relative_to(d.parent).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]
 
 
 class AnswerCache:
