@@ -110,8 +110,15 @@ class Counterpoint:
         """Line up each side's account of `question` over the documents in `collection`."""
 
         def ready_backend() -> Backend:
-            # A question asked while the model warms up waits for it (shared_server blocks); say so.
-            if self._backend is None and on_progress and self.model_state() not in ("", "ready"):
+            # A question asked while the model warms up waits for it (shared_server blocks); say so. The
+            # rules strategy starts it only for its one stance call, so it may still be off: say so too.
+            starts_local = self._chat_model is None and self.settings.resolved_backend == "local"
+            if (
+                self._backend is None
+                and on_progress
+                and starts_local
+                and local.state(self.settings) != "ready"
+            ):
                 on_progress("model: warming up", 0.25)
             return self.backend()
 

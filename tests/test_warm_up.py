@@ -140,6 +140,40 @@ def test_an_ask_while_the_model_warms_up_waits_and_says_so(
     assert answer.quotes() and all(q.text in ARTICLE for q in answer.quotes())
 
 
+def test_the_rules_say_when_their_stance_call_starts_the_model(
+    slow_server: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COUNTERPOINT_BACKEND", "local")  # the default strategy: rules, and a stance call
+
+    def backend(settings: Settings, chat_model: Any = None) -> Backend:
+        server = local.shared_server(settings)  # starts the (slow) server: nothing warmed it up
+        return Backend("local", server.alias, HeuristicChatModel(), "function_calling", "rules")
+
+    monkeypatch.setattr("service.core.make_backend", backend)
+    stages: list[str] = []
+
+    def progress(stage: str, fraction: float) -> None:
+        stages.append(stage)
+        if stage == "model: warming up":
+            threading.Timer(0.3, GATE.set).start()
+
+    debate = (
+        "A night bus would let shift workers get home safely after midnight.\n\n"
+        "Running empty night buses would waste money the town needs for daytime routes."
+    )
+    fallback = threading.Timer(30, GATE.set)
+    fallback.start()
+    with open_service(Settings()) as service:
+        service.ingest(Loaded(text=debate, source="t"))
+        assert not service.uses_local_model() and service.model_state() == ""  # no warm-up for rules
+        service.ask(
+            "Motion: 'The town should run a night bus'. What do backers and critics argue?",
+            on_progress=progress,
+        )
+    fallback.cancel()
+    assert "model: warming up" in stages and SlowServer.starts == 1
+
+
 def test_other_backends_have_no_model_state(settings: Settings) -> None:
     service = Counterpoint(settings.model_copy(update={"backend": "fake"}), store=None)  # type: ignore[arg-type]
     service.warm_up()
