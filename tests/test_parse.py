@@ -83,6 +83,12 @@ def test_someone_introduced_without_speaking_is_remembered() -> None:
     assert parse.introductions(text) == [("Karl Ode", "The Harbour Board")]  # but in the one before
 
 
+def test_a_verb_sharing_a_passive_subject_is_not_said_by_the_agent() -> None:
+    v = _one("The harbour master was angered by Karl Ode's remarks and said the quay was safe.")
+    assert v.speaker == "The harbour master" and v.reported
+    assert _one("The report was denied by Karl Ode on Monday.").speaker == "Karl Ode"  # the agent speaks
+
+
 def test_spokesman_for_an_organisation() -> None:
     v = _one("A spokesman for the Harbour Authority denied the report on Tuesday.")
     assert v.affiliation == "the Harbour Authority"

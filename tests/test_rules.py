@@ -148,6 +148,24 @@ def test_a_speaker_naming_two_sides_speaks_for_neither() -> None:
     assert speaker_side("Veloran troops", Counter(), sides) == "Velora"
 
 
+def test_a_speaker_naming_two_parties_is_not_guessed_by_proximity() -> None:
+    # Ostrava is a party the question names that no one speaks for; a speaker naming it with Velora
+    # still speaks for neither, though Velora's name stands next to them.
+    article = (
+        "Ana Ruse, Velora's water minister, said the dam would be finished in May. "
+        "Karl Ode, Castamir's envoy, said the dam would dry out his country's farms. "
+        "Velora and Ostrava urged Castamir to return to the talks, officials said. "
+        "“The river is not theirs alone,” Velora and Ostrava said in a joint letter."
+    )
+    statements, affiliations = _statements(article)
+    bone = rules.backbone(
+        "How do Velora, Castamir and Ostrava differ over the dam?", statements, affiliations
+    )
+    assert "Velora and Ostrava" not in bone.weak
+    joint = [s for s in statements if s.speaker == "Velora and Ostrava"]
+    assert joint and all(s.sid not in bone.labels for s in joint)
+
+
 # --- the backbone -------------------------------------------------------------------------------
 def test_backbone_places_speakers_and_leaves_the_rest_open() -> None:
     statements, affiliations = _statements()

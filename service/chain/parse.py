@@ -210,6 +210,10 @@ def _subject(verb: Token, hops: int = 0) -> Token | None:
     for c in verb.children:
         if c.dep_ == "nsubj":
             return verb.head if c.lower_ in _RELATIVE and verb.dep_ == "relcl" else c
+    if hops:  # "X was angered by Y and said": a verb sharing its head's subject shares X, never Y
+        passive = next((c for c in verb.children if c.dep_ == "nsubjpass"), None)
+        if passive is not None:
+            return passive
     for c in verb.children:
         if c.dep_ == "agent":
             return next((p for p in c.children if p.dep_ == "pobj"), None)

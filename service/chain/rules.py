@@ -23,6 +23,7 @@ from .placement import (
     group,
     keys,
     match_side,
+    names_several,
     nearest_for,
     question_parties,
     side_groups,
@@ -107,7 +108,8 @@ def backbone_for(
     weak = {
         speaker: side
         for speaker in open_speakers
-        if (side := nearest_for(speaker, statements, heard_sure)) is not None
+        if not names_several(speaker, sides)
+        and (side := nearest_for(speaker, statements, heard_sure)) is not None
     }
     open_statements = []
     for s in statements:
