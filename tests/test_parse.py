@@ -89,6 +89,18 @@ def test_a_verb_sharing_a_passive_subject_is_not_said_by_the_agent() -> None:
     assert _one("The report was denied by Karl Ode on Monday.").speaker == "Karl Ode"  # the agent speaks
 
 
+def test_a_bare_quotation_right_after_reported_speech_is_the_same_voice() -> None:
+    text = (
+        "Mayor Ana Ruse says the ferry plan has failed.\n\n"
+        "“It was a very costly mistake. Nobody asked the islanders.”\n\n"
+        "The ferry carries 900 people a day.\n\n"
+        "“We will not pay twice.”"
+    )
+    speakers = [v.speaker for v in _all(text)]
+    assert speakers[0].endswith("Ana Ruse") and speakers[1:3] == [speakers[0]] * 2
+    assert speakers[3:] == ["", ""]  # narration between: a later bare quotation is no one's
+
+
 def test_spokesman_for_an_organisation() -> None:
     v = _one("A spokesman for the Harbour Authority denied the report on Tuesday.")
     assert v.affiliation == "the Harbour Authority"

@@ -377,10 +377,12 @@ def voices(text: str, spans: list[tuple[int, int]]) -> list[Voice]:
         sent = bisect.bisect_right(a.sent_starts, start) - 1
         last = next((s for s in reversed(a.said[:first]) if s.speaker), None)
         if last is not None and sent - last.sent <= WINDOW:
-            # A quotation still open here, or a new one right after an attributed quotation, goes on
-            # in the same voice (news style: "Lupescu said: '...'" then a paragraph of her words).
+            # A quotation still open here, or a new one right after an attributed quotation or right
+            # after the sentence that names the speaker, goes on in the same voice (news style:
+            # "Lupescu said: '...'", or "Lupescu says the plan failed." then a paragraph of her words).
             opens = text[start:end].lstrip()[:1] in "“«„\"‘'"
-            if continues(a.paragraphs, a.quotes, a.open_end, start) or (opens and last.quoted):
+            follows = last.quoted or sent - last.sent == 1
+            if continues(a.paragraphs, a.quotes, a.open_end, start) or (opens and follows):
                 out.append(Voice(last.speaker, last.affiliation, False, quoted))
                 continue
         out.append(Voice(quoted=quoted))
