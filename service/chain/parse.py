@@ -255,7 +255,9 @@ def _anchors(sent: Span) -> list[tuple[Token, Token]]:
     return out
 
 
-def _introduced(main: Token, offset: int, n: int, topics: list, people: list) -> list[tuple[str, str]]:
+def _introduced(
+    main: Token, offset: int, n: int, topics: list[tuple[int, str, bool]], people: list[tuple[int, int, str]]
+) -> list[tuple[str, str]]:
     """(person, body) when a sentence's subject introduces someone who says nothing there ("Its chief
     executive, Ana Ruse, visited the site"): who they speak for when they speak later."""
     if main.pos_ not in ("NOUN", "PROPN"):
