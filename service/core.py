@@ -81,14 +81,15 @@ class Counterpoint:
         """Which backend, model and strategy answer, without starting anything."""
         return describe_backend(self.settings, self._chat_model)
 
+    def _local_backend(self) -> bool:
+        """Whether a model call goes to the embedded llama.cpp server (it takes seconds to start)."""
+        return self._chat_model is None and self.settings.resolved_backend == "local"
+
     def uses_local_model(self) -> bool:
-        """True when the embedded llama.cpp server answers (it takes seconds to start); not with the
-        `rules` strategy, the local default, which calls no model."""
-        return (
-            self._chat_model is None
-            and self.settings.resolved_backend == "local"
-            and self.settings.resolved_strategy != "rules"
-        )
+        """True when the embedded server answers every question, so it is warmed up and its state
+        shown; not with the `rules` strategy, the local default, which calls it only for a debate's
+        stance call."""
+        return self._local_backend() and self.settings.resolved_strategy != "rules"
 
     def warm_up(self) -> None:
         """Start the local model server in the background, so that the first question needn't wait
@@ -112,11 +113,10 @@ class Counterpoint:
         def ready_backend() -> Backend:
             # A question asked while the model warms up waits for it (shared_server blocks); say so. The
             # rules strategy starts it only for its one stance call, so it may still be off: say so too.
-            starts_local = self._chat_model is None and self.settings.resolved_backend == "local"
             if (
                 self._backend is None
                 and on_progress
-                and starts_local
+                and self._local_backend()
                 and local.state(self.settings) != "ready"
             ):
                 on_progress("model: warming up", 0.25)
