@@ -97,6 +97,34 @@ def test_a_claim_quoted_in_the_question_names_no_party(mark: str) -> None:
     assert question_parties(question) == ["backers", "critics"]
 
 
+MAYOR_ARTICLE = (
+    "Quay plan splits Velora\n\n"
+    "Velora will build a new quay at the old ferry steps, Mayor Ana Ruse said on Monday. "
+    "“The steps are crumbling and the ferries need room,” the mayor said. "
+    "The harbour pilots said the quay would narrow the channel. "
+    "“Nobody asked the people who steer the boats,” pilot Karl Ode said."
+)
+
+
+def test_a_name_owning_a_speaker_noun_keeps_the_noun_the_documents_introduce_speakers_by() -> None:
+    question = "How do Velora's mayor and the harbour pilots disagree over the new quay?"
+    statements, affiliations = _statements(MAYOR_ARTICLE)
+    assert question_parties(question)[0] == "Velora"  # without the documents, only the name
+    sides = question_parties(question, statements)
+    assert sides[0] == "Velora's mayor"
+    bone = rules.backbone(question, statements, affiliations)
+    said = {s.text.split("”")[0]: bone.labels.get(s.sid) for s in statements if s.text.startswith("“")}
+    assert said == {"“The steps are crumbling and the ferries need room,": "Velora's mayor",
+                    "“Nobody asked the people who steer the boats,": "harbour pilots"}  # fmt: skip
+
+
+def test_a_possessed_noun_no_speaker_is_introduced_by_stays_out_of_the_party() -> None:
+    statements, _ = _statements(MAYOR_ARTICLE)
+    # The parser may read "test" as a subject; no one in the documents speaks as a "test".
+    question = "How do Velora's test results and the harbour pilots differ?"
+    assert question_parties(question, statements)[0] == "Velora"
+
+
 def test_a_demonym_meets_its_country_but_first_names_do_not_meet() -> None:
     assert match_side("Ruritanian officials", ["Ruritania", "Castamir"]) == "Ruritania"
     assert match_side("Bertil Brook", ["Berta Holm", "Castamir"]) is None

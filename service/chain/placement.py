@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..models import Statement
+from .lexicon import SPEECH_VERBS
 from .parse import parsed
 from .quotes import quote_spans
 
@@ -30,12 +31,13 @@ _MATTER_PREPS = frozenset("over about on regarding concerning in at during after
 _WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
 
 
-def question_parties(question: str) -> list[str]:
+def question_parties(question: str, statements: Sequence[Statement] = ()) -> list[str]:
     """The parties a question names: its named entities (organisations, places, peoples, persons)
     and runs of proper nouns the recogniser missed, with adjacent ones joined ("the Afghan
     Taliban"); coordinated plural nouns ("supporters and opponents") too. What the dispute is over
     ("over the dam", "about the tariff") is its subject, not a party; places that only set the
-    scene drop out later, unheard."""
+    scene drop out later, unheard. With the candidate `statements`, a name owning a speaker noun
+    ("Velora's mayor") keeps the noun if their speakers are introduced by it (see _possessed_end)."""
     doc = parsed(question)  # cached: retrieval, the rules and the stance step all ask
     # A claim quoted in the question ("... 'Ruritania should join the league'. What do supporters and
     # opponents argue?") is what is disputed, not who disputes it.
@@ -55,6 +57,8 @@ def question_parties(question: str) -> list[str]:
         if run and not _is_subject_matter(doc[run[-1]]):
             spans.append((run[0], run[-1] + 1))
         run = []
+    roles = _spoken_roles(statements)
+    spans = [(a, _possessed_end(doc, b, roles)) for a, b in spans]
     named = {i for a, b in spans for i in range(a, b)}
     for tok in doc:
         if tok.dep_ == "conj" and tok.tag_ == "NNS" and tok.head.tag_ == "NNS":
@@ -102,6 +106,39 @@ def _qualifies_group(doc: Doc, end: int) -> bool:
     """Whether the name ending before `end` is a compound of the plural noun right after it."""
     last = doc[end - 1]
     return end < len(doc) and doc[end].tag_ == "NNS" and last.dep_ == "compound" and last.head.i == end
+
+
+def _spoken_roles(statements: Sequence[Statement]) -> set[str]:
+    """The keys of every speaker's name, the body beside it and the title before it."""
+    speakers = {s.speaker: s.affiliation for s in statements if s.speaker}
+    return {k for who, body in speakers.items() for k in keys(f"{who} {body} {title_of(who, statements)}")}
+
+
+def _possessed_end(doc: Doc, end: int, roles: set[str]) -> int:
+    """Where a party ends when the name ending before `end` owns a noun that the question makes a
+    speaker: the subject of a verb of speech, or coordinated with another party ("How do Velora's
+    mayor and the growers differ?", "Velora's coach says ..."). That noun is part of the party, and
+    how its speakers are introduced ("Mayor Ana Ruse", "the mayor said"). Otherwise `end`: "Velora's
+    test" in "Does Velora's test work?" is what is asked about. The noun must be one the documents
+    introduce speakers by (`roles`), since the parser misreads such questions often enough."""
+    last = doc[end - 1]
+    if end >= len(doc) or doc[end].dep_ != "case" or last.dep_ != "poss":
+        return end
+    head = last.head
+    first = _first_conjunct(head)
+    coordinated = first is not head or any(c.dep_ == "conj" for c in head.children)
+    speaking = first.head.lemma_.casefold() in SPEECH_VERBS
+    between = range(end + 1, head.i)
+    if (
+        head.i <= end
+        or head.pos_ != "NOUN"
+        or first.dep_ not in ("nsubj", "nsubjpass")
+        or not (coordinated or speaking)
+        or not keys(head.text) & roles
+        or any(doc[j].head.i != head.i or doc[j].dep_ not in ("compound", "amod") for j in between)
+    ):
+        return end
+    return head.i + 1
 
 
 def _first_conjunct(tok: Token) -> Token:

@@ -67,7 +67,7 @@ def backbone(
     """Sides and statement labels by rules; undecided speakers and statements are listed. With
     `on_subject` (statement id -> similarity to what the question asks), no side is heard when none
     of their statements reaches ON_SUBJECT."""
-    parties = question_parties(question)
+    parties = question_parties(question, statements)
     sides = parties if len(parties) >= 2 else [*parties, *side_groups(statements, affiliations)]
     return backbone_for(list(dict.fromkeys(sides)), statements, affiliations, on_subject)
 

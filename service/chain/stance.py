@@ -61,7 +61,7 @@ def settle(
     """The rules' backbone, with the model's stances where the rules heard no side of the two or
     more the question names and some statements have no speaker; and the note a failed call leaves."""
     bone = rules.backbone(question, statements, affiliations, on_subject)
-    sides = question_parties(question)
+    sides = question_parties(question, statements)
     items = arguments(bone, statements, on_subject)
     if len(sides) < 2 or not items:
         return bone, []
