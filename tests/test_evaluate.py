@@ -57,7 +57,8 @@ def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings
     for pred, case in zip(got, CASES, strict=True):
         assert set(pred) <= {"id", "abstained", "reason", "sides", "points", "stats", "candidates"}
         assert {c["doc"] for c in pred.get("candidates", [])} <= set(case.texts())
-        assert set(pred["stats"]) == {"latency_s", "llm_calls", "prompt_tokens", "completion_tokens"}
+        stats = {"latency_s", "llm_calls", "prompt_tokens", "completion_tokens", "retries"}
+        assert set(pred["stats"]) == stats
         assert pred["abstained"] is (not case.answerable)
         for point in pred["points"]:
             for account in point["accounts"].values():
@@ -68,6 +69,7 @@ def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings
     saved = json.loads((out / "metrics.json").read_text())
     assert set(saved) == {
         *SCORE_NAMES, *STAGE_NAMES, *COST_NAMES, "evidence", "lost", "cases", "errors", "partial", "strategy",
+        "retries",
     }  # fmt: skip
     assert saved["llm_calls_median"] == 3.0 and saved["prompt_tokens_median"] == 1200.0
     n_evidence = sum(len(a.evidence) for c in CASES for p in c.points for a in p.accounts.values())
@@ -120,6 +122,22 @@ def test_a_failing_case_is_recorded_and_the_run_goes_on(tmp_path: Path, settings
     assert f"Missed evidence ({n_evidence})" in report  # every labelled quote of that case
     assert metrics.lost["no_side"] == n_evidence  # a failure reports no candidates: retrieval unknown
     assert metrics.stage_retrieved == 1.0  # ... so the failed case is left out of that stage
+
+
+def test_retries_are_counted_per_case_and_in_all(tmp_path: Path, settings: Settings) -> None:
+    def retried(case: Case, svc: FakeService, col: str) -> Comparison:
+        answer = labelled_answer(case, svc.by_text(col))
+        answer.stats.retries = 2 if case.id == ONE_DOC.id else 0  # e.g. one call timed out twice
+        return answer
+
+    out = tmp_path / "run"
+    metrics = run(FakeService(retried), out, settings)
+    assert metrics.retries == 2
+    assert {p["id"]: p["stats"]["retries"] for p in lines(out)}[ONE_DOC.id] == 2
+    report = (out / "report.md").read_text(encoding="utf-8")
+    per_case = report.split("| case | latency (s) | LLM calls | retries")[1]
+    assert "2 in all" in report and f"| {ONE_DOC.id} | " in per_case
+    assert "2 retries" in summary(metrics, out)
 
 
 def test_report_lists_missed_evidence_and_wrong_attributions(tmp_path: Path, settings: Settings) -> None:

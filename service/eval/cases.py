@@ -117,6 +117,7 @@ class PredStats(Open):
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    retries: int = 0  # an extra field: failed tries repeated (a timed-out call is a retry, not a call)
 
 
 class PredCandidate(Open):

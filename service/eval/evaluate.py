@@ -78,6 +78,7 @@ def prediction_line(case: Case, comparison: Comparison, lib: Library, latency_s:
         "llm_calls": st.llm_calls,
         "prompt_tokens": st.prompt_tokens,
         "completion_tokens": st.completion_tokens,
+        "retries": st.retries,
     }
     if comparison.partial:
         line["partial"] = True
@@ -92,7 +93,8 @@ def prediction_line(case: Case, comparison: Comparison, lib: Library, latency_s:
 
 def failed_line(case: Case, error: str, latency_s: float) -> dict[str, Any]:
     """A case that raised: not abstained, no sides, the error recorded (FORMAT.md)."""
-    stats = {"latency_s": round(latency_s, 3), "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    stats = {"latency_s": round(latency_s, 3), "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
+             "retries": 0}  # fmt: skip
     return {"id": case.id, "abstained": False, "error": error, "sides": [], "points": [], "stats": stats}
 
 

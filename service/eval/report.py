@@ -156,7 +156,8 @@ def _stages(rows: Sequence[CaseScores], metrics: Metrics) -> list[str]:
 def _cost(rows: Sequence[CaseScores], metrics: Metrics) -> list[str]:
     m = metrics
     lines = [
-        "Over the cases that did not fail; latency is the wall-clock time of the question.",
+        "Over the cases that did not fail; latency is the wall-clock time of the question. A retry is",
+        f"a failed try that was repeated (a timed-out call counts here, not as a call): {m.retries} in all.",
         "",
         "| | latency (s) | LLM calls | prompt tokens | completion tokens |",
         "|---|---:|---:|---:|---:|",
@@ -165,11 +166,11 @@ def _cost(rows: Sequence[CaseScores], metrics: Metrics) -> list[str]:
         f"| mean | | {_num(m.llm_calls_mean, 1)} | {_num(m.prompt_tokens_mean, 0)} "
         f"| {_num(m.completion_tokens_mean, 0)} |",
         "",
-        "| case | latency (s) | LLM calls | prompt tokens | completion tokens |",
-        "|---|---:|---:|---:|---:|",
+        "| case | latency (s) | LLM calls | retries | prompt tokens | completion tokens |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        cells = f"{r.latency_s:.2f} | {r.llm_calls} | {r.prompt_tokens} | {r.completion_tokens}"
+        cells = f"{r.latency_s:.2f} | {r.llm_calls} | {r.retries} | {r.prompt_tokens} | {r.completion_tokens}"
         lines.append(f"| {_cell(r.id)} | {cells} |")
     return lines
 
@@ -288,6 +289,7 @@ def summary(metrics: Metrics, out: Path) -> str:
         f"{m.cases} cases, {m.errors} failed, {m.partial} partial"
         + (f" (strategy {m.strategy})" if m.strategy else "")
         + f"; median latency {_num(m.latency_s_median, 2)} s, median LLM calls {_num(m.llm_calls_median, 1)}"
+        + (f", {m.retries} retries" if m.retries else "")
     )
     lines.append(f"report: {out / 'report.md'}")
     return "\n".join(lines) + "\n"

@@ -117,6 +117,7 @@ class CaseScores(Strict):
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    retries: int = 0
     missed: list[Missed] = Field(default_factory=list)
     misattributed: list[Misattributed] = Field(default_factory=list)
 
@@ -154,6 +155,7 @@ class Metrics(Strict):
     prompt_tokens_median: float | None = None
     completion_tokens_mean: float | None = None
     completion_tokens_median: float | None = None
+    retries: int = 0  # summed: each a failed try that was repeated
     cases: int = 0
     errors: int = 0
     partial: int = 0
@@ -228,6 +230,7 @@ def score_case(case: Case, pred: Prediction, texts: dict[str, str] | None = None
         llm_calls=pred.stats.llm_calls,
         prompt_tokens=pred.stats.prompt_tokens,
         completion_tokens=pred.stats.completion_tokens,
+        retries=pred.stats.retries,
         missed=[
             Missed(
                 side=lab.side,
@@ -278,6 +281,7 @@ def aggregate(scores: Sequence[CaseScores]) -> Metrics:
         prompt_tokens_median=_median(prompt),
         completion_tokens_mean=_mean(completion),
         completion_tokens_median=_median(completion),
+        retries=sum(s.retries for s in ok),
         cases=len(scores),
         errors=len(scores) - len(ok),
         partial=sum(s.partial for s in scores),
