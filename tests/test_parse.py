@@ -194,6 +194,29 @@ def test_pronoun_looks_back_only_a_few_sentences() -> None:
     assert _all(text)[-1].reported is True
 
 
+def test_the_role_noun_takes_the_speaker_it_described() -> None:
+    text = (
+        "The Harbour Authority's spokeswoman, Ilinca Lupescu, said fares would rise. "
+        "Dorin Petrescu called that a disgrace. "
+        "The spokeswoman said that fuel costs had doubled."
+    )
+    v = _all(text)[2]
+    assert (v.speaker, v.affiliation) == ("Ilinca Lupescu", "The Harbour Authority")
+
+
+def test_the_statement_takes_whoever_made_it() -> None:
+    text = (
+        "In a statement, the Harbour Authority said fares would rise in May. "
+        "The statement said that fuel costs had doubled."
+    )
+    assert [v.speaker for v in _all(text)] == ["the Harbour Authority", "the Harbour Authority"]
+
+
+def test_a_role_noun_only_in_what_was_said_refers_to_no_one() -> None:
+    text = "Dorin Petrescu said the minister had lied. The minister said that the figures were right."
+    assert _all(text)[1].speaker == "The minister"
+
+
 def test_surname_expands_to_the_full_name_seen_earlier() -> None:
     text = "Ilinca Lupescu leads the dockers' union. Lupescu said the strike would go ahead."
     v = _all(text)[1]

