@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.chain import parse
+from service.chain import coref, parse
 from service.chain.parse import Voice, analysis, voices
 from service.chain.quotes import is_quoted
 from service.errors import SetupError
@@ -175,6 +175,15 @@ def test_she_skips_an_organisation_for_the_last_person() -> None:
         "She insisted that the workers had waited long enough."
     )
     assert _all(text)[2].speaker == "Ilinca Lupescu"
+
+
+def test_she_takes_a_name_the_recogniser_read_as_a_body_when_no_person_is_near() -> None:
+    # The recogniser sometimes tags a titled name as an organisation ("Councillor Ana Ruse"); with
+    # no person speaking or named nearby, "she said" still takes the last speaker.
+    council = coref.Said(10, 0, 0, "Councillor Ana Ruse", "", (0, 19), "group", False)
+    assert coref.resolve("he", 1, 80, [council], [])[0] == "Councillor Ana Ruse"
+    person = coref.Said(40, 0, 0, "Edda Marr", "", (30, 39), "person", False)
+    assert coref.resolve("he", 1, 80, [person, council], [])[0] == "Edda Marr"
 
 
 def test_they_takes_the_last_organisation() -> None:

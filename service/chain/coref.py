@@ -63,6 +63,8 @@ def resolve(kind: str, sent: int, at: int, said: list[Said], people: People) -> 
     named = [(name, "", "person") for char, n, name in reversed(people) if char < at and sent - n <= WINDOW]
     if kind == "he":  # the last person who spoke, else the last person named, else the last "the minister"
         fits = [r for r in recent if r[2] == "person"] + named + [r for r in recent if r[2] == "nominal"]
+        # else the last speaker: the recogniser takes a titled name for a body ("Councillor Ana Ruse")
+        fits += [r for r in recent if r[2] == "group"]
     else:
         fits = [r for r in recent if r[2] == "group"] + recent
     name, affiliation, found = fits[0] if fits else ("", "", kind)
