@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from service.chain import per_statement, rules
+from service.chain import per_statement, rules, stance
 from service.chain.placement import (
     keys,
     match_side,
@@ -123,6 +123,23 @@ def test_a_possessed_noun_no_speaker_is_introduced_by_stays_out_of_the_party() -
     # The parser may read "test" as a subject; no one in the documents speaks as a "test".
     question = "How do Velora's test results and the harbour pilots differ?"
     assert question_parties(question, statements)[0] == "Velora"
+
+
+def test_in_a_list_of_arguments_every_argument_is_asked_about() -> None:
+    """A short argument reads little like the question it answers; where no one speaks at all, it is
+    still asked about (stance.py). In reporting, narration far from the question is not."""
+    texts = ["A levy would cut traffic in the old town.", "Shops in the centre would lose trade.",
+             "A flat fee is fairer."]  # fmt: skip
+    statements = [
+        Statement(sid=f"S{i}", doc_id="d", start=0, end=len(t), text=t) for i, t in enumerate(texts, 1)
+    ]
+    on_subject = {"S1": 0.5, "S2": 0.4, "S3": 0.05}
+    bone = rules.Backbone(sides=["backers", "critics"], labels={})
+    assert [s.sid for s in stance.arguments(bone, statements, on_subject)] == ["S1", "S2", "S3"]
+    text = "Ana Ruse said the levy was unfair."
+    spoken = Statement(sid="S4", doc_id="d", start=0, end=len(text), text=text, speaker="Ana Ruse")
+    asked = stance.arguments(bone, [*statements, spoken], on_subject | {"S4": 0.5})
+    assert [s.sid for s in asked] == ["S1", "S2"]
 
 
 def test_a_demonym_meets_its_country_but_first_names_do_not_meet() -> None:

@@ -32,8 +32,11 @@ def arguments(
     """The statements to ask about: no side heard, and no speaker; on the subject; in document order."""
     if bone.labels:
         return []
-    open_ = [s for s in statements if not s.speaker and on_subject.get(s.sid, 0.0) >= rules.ON_SUBJECT]
-    best = {s.sid for s in sorted(open_, key=lambda s: -on_subject[s.sid])[:MAX_STANCE]}
+    # Where no one speaks at all, the documents are a list of arguments and each is one ("A flat fee
+    # is fairer" says little like the question it answers); in reporting, only on-subject narration.
+    floor = rules.ON_SUBJECT if any(s.speaker for s in statements) else float("-inf")
+    open_ = [s for s in statements if not s.speaker and on_subject.get(s.sid, 0.0) >= floor]
+    best = {s.sid for s in sorted(open_, key=lambda s: -on_subject.get(s.sid, 0.0))[:MAX_STANCE]}
     return [s for s in statements if s.sid in best]
 
 
