@@ -57,7 +57,8 @@ def question_parties(question: str, statements: Sequence[Statement] = ()) -> lis
         if run and not _is_subject_matter(doc[run[-1]]):
             spans.append((run[0], run[-1] + 1))
         run = []
-    roles = _spoken_roles(statements)
+    # Reading every speaker's title parses the statements: only for a question with a possessive.
+    roles = _spoken_roles(statements) if any(t.dep_ == "case" for t in doc) else set()
     spans = [(a, _possessed_end(doc, b, roles)) for a, b in spans]
     named = {i for a, b in spans for i in range(a, b)}
     for tok in doc:
