@@ -39,12 +39,11 @@ def described(anchor: Token, subj: Token) -> frozenset[str]:
     return frozenset(t.lemma_.casefold() for t in (*subj.subtree, *framing) if t.pos_ == "NOUN")
 
 
-def named_before(
-    subj: Token, n: int, speaker: str, affiliation: str, said: list[Said]
-) -> tuple[str, str, str]:
+def named_before(subj: Token, n: int, speaker: str, said: list[Said]) -> tuple[str, str, str]:
     """A definite common noun as the speaker ("The spokeswoman said", "The statement said"): the
     last speaker within WINDOW sentences whose attribution used that noun ("Velora's spokeswoman,
-    Ana Ruse, said", "In a statement, the council said"); else the phrase as it stands."""
+    Ana Ruse, said", "In a statement, the council said"); else the phrase as it stands, with no
+    affiliation (only a phrase without one is looked up)."""
     definite = subj.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ == "the" for c in subj.children)
     noun = subj.lemma_.casefold()
     for s in reversed(said) if definite else ():
@@ -52,7 +51,7 @@ def named_before(
             break
         if s.speaker and noun in s.described and s.speaker.casefold() != speaker.casefold():
             return s.speaker, s.affiliation, s.kind
-    return speaker, affiliation, "nominal"
+    return speaker, "", "nominal"
 
 
 def resolve(kind: str, sent: int, at: int, said: list[Said], people: People) -> tuple[str, str, str]:

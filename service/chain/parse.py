@@ -302,7 +302,7 @@ def _analyse(text: str) -> _Analysis:
                 if kind in ("he", "they"):
                     speaker, affiliation, kind = resolve(kind, n, at, said, people)
                 elif kind == "nominal" and not affiliation:
-                    speaker, affiliation, kind = named_before(subj, n, speaker, affiliation, said)
+                    speaker, affiliation, kind = named_before(subj, n, speaker, said)
                 elif kind in ("person", "group"):
                     full = full_name(speaker, offset + a, people)
                     if full != speaker or any(name == speaker for _, _, name in people):
