@@ -575,7 +575,8 @@ def test_parties_heard_on_another_subject_abstain(monkeypatch: pytest.MonkeyPatc
         on = service.ask("How do Ruritania and Borduria differ over the fishing quotas?")
         off = service.ask("How do Ruritania and Borduria differ over the new rail tunnel?")
     assert not on.abstained and {s.name for s in on.sides} == {"Ruritania", "Borduria"}
-    assert off.abstained and "on what the question asks" in off.reason
+    # Refused before any placement: the statements' subject is far from a rail tunnel (subject fit).
+    assert off.abstained and "something other than what the question asks" in off.reason
     assert off.stats.llm_calls == 0
 
 
@@ -641,6 +642,18 @@ def test_arguments_no_one_makes_are_placed_by_one_stance_call(monkeypatch: pytes
             by_side.setdefault(side, set()).update(q.text for q in account.quotes)
     assert ARGUMENTS[2] in by_side["critics"] and not by_side["critics"] & by_side["backers"]
     assert by_side["backers"] <= {ARGUMENTS[0], ARGUMENTS[1]}
+
+
+def test_arguments_from_another_debate_abstain_without_a_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    model = ScriptedChatModel()  # no reply scripted: any call fails the test
+    with open_service(Settings(), chat_model=model) as service:
+        _debate(service)
+        result = service.ask(
+            "Motion: 'Schools should start the day an hour later'. What do the backers and the critics argue?"
+        )
+    assert result.abstained and "something other than what the question asks" in result.reason
+    assert result.stats.llm_calls == 0 and model.history == []
 
 
 def test_a_failed_stance_call_abstains_with_the_reason_and_is_not_cached(

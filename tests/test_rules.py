@@ -21,6 +21,7 @@ from service.chain.placement import (
     speaker_side,
     subject_side,
 )
+from service.chain.retrieve import subject_fit
 from service.chain.statements import number_statements
 from service.errors import ModelError
 from service.library import sentences
@@ -239,6 +240,17 @@ def test_backbone_draft_pairs_the_sides_with_claims_from_their_own_quotes() -> N
             others = [q for side, q in quotes.items() if side != account.side]
             if others:
                 assert reads_own(account.claim, quotes[account.side], others) in (1.0, None)
+
+
+def test_subject_fit_is_low_only_when_the_statements_are_about_something_else() -> None:
+    rng = np.random.default_rng(0)
+    topic, other = rng.normal(size=64), rng.normal(size=64)
+    unit = np.stack([topic + rng.normal(scale=0.8, size=64) for _ in range(8)])
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    on = topic + rng.normal(scale=0.8, size=64)
+    assert subject_fit(unit, on / np.linalg.norm(on)) > 0.8
+    assert subject_fit(unit, other / np.linalg.norm(other)) < 0.3
+    assert subject_fit(unit[:2], other / np.linalg.norm(other)) == 1.0  # too few to have a centre
 
 
 def test_one_side_heard_abstains_with_the_reason() -> None:

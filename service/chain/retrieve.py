@@ -26,6 +26,7 @@ VOICE_BONUS = 0.03  # per reporting verb or quotation, at most three: a nudge, n
 SMALL_LIBRARY_CHARS = 60_000  # about a dozen articles: parse them whole
 INSIDE_BONUS = 0.05  # a sentence inside a retrieved chunk
 SPEECH_BONUS = 0.1  # the answer is who said what: speech beats background of the same similarity
+MIN_FIT_STATEMENTS = 3
 # The commonest English reporting words and quotation marks, to rank chunks before any parse.
 _SPEECH_RE = re.compile(r"\b(?:said|says|told|added|stated|according to|accused|denied|insisted)\b|[\"“”«»]")
 
@@ -44,6 +45,7 @@ class Retrieved:
     injections_skipped: int = 0
     # statement id -> cosine similarity to what the question asks, its parties left out (see rules)
     on_subject: dict[str, float] = field(default_factory=dict)
+    subject_fit: float = 1.0  # how well what the question asks fits what the statements are about
 
 
 def voices(text: str) -> float:
@@ -117,11 +119,24 @@ def retrieve(
     keep = sorted(sorted(range(len(candidates)), key=lambda i: -score[i])[:max_statements])
     statements = [candidates[i][0].model_copy(update={"sid": f"S{n}"}) for n, i in enumerate(keep, 1)]
     subject = np.asarray(store.embedder.embed_one(question_subject(question)), dtype=np.float32)
-    on_subject = unit[keep] @ (subject / max(float(np.linalg.norm(subject)), 1e-12))
+    subject /= max(float(np.linalg.norm(subject)), 1e-12)
     return Retrieved(
         documents, statements, vectors[keep], affiliations, skipped,
-        {s.sid: float(r) for s, r in zip(statements, on_subject, strict=True)},
+        {s.sid: float(r) for s, r in zip(statements, unit[keep] @ subject, strict=True)},
+        subject_fit(unit[keep], subject),
     )  # fmt: skip
+
+
+def subject_fit(unit: np.ndarray, subject: np.ndarray) -> float:
+    """How close what the question asks is to the centre of the statements, as a share of how close
+    the median statement is to it (unit vectors in). Near 1 or above when the documents are about
+    the question; low when they are about something else, however near a word or two of theirs may
+    come to it. Fewer than MIN_FIT_STATEMENTS statements have no centre to speak of: 1.0."""
+    if len(unit) < MIN_FIT_STATEMENTS:
+        return 1.0
+    centre = unit.mean(axis=0)
+    centre /= max(float(np.linalg.norm(centre)), 1e-12)
+    return float(subject @ centre) / max(float(np.median(unit @ centre)), 1e-12)
 
 
 def _unrepeated(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
