@@ -68,6 +68,7 @@ class Statement(Span):
     affiliation: str = ""
     quoted: bool = False
     reported: bool = False
+    heading: bool = False  # headline matter: read for who speaks, never cited (see statements.py)
 
 
 class Quote(Strict):

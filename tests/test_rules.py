@@ -242,6 +242,18 @@ def test_backbone_draft_pairs_the_sides_with_claims_from_their_own_quotes() -> N
                 assert reads_own(account.claim, quotes[account.side], others) in (1.0, None)
 
 
+def test_a_headline_places_its_speaker_but_is_never_cited() -> None:
+    text = "Union says ministry never put its offer on paper\n\n" + ARTICLE.split("\n\n", 1)[1]
+    statements, affiliations = _statements(text)
+    headline = statements[0]
+    assert headline.heading and not any(s.heading for s in statements[1:])
+    bone = rules.backbone(QUESTION, statements, affiliations)
+    assert bone.labels.get(headline.sid) == "dockworkers' union"  # read for who speaks
+    draft = rules.draft(bone, statements, _vectors(statements))
+    cited = {c.id for p in draft.points for a in p.accounts for c in a.citations}
+    assert cited and headline.sid not in cited
+
+
 def test_subject_fit_is_low_only_when_the_statements_are_about_something_else() -> None:
     rng = np.random.default_rng(0)
     topic, other = rng.normal(size=64), rng.normal(size=64)

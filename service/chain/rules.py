@@ -161,7 +161,7 @@ def draft(
     if len(heard) < 2:
         who = f"only {heard[0]}'s account" if heard else "no side's account"
         return Draft(answerable=False, reason=bone.reason or f"{who} is in the documents")
-    cited = [i for i, s in enumerate(statements) if s.sid in labels]
+    cited = [i for i, s in enumerate(statements) if s.sid in labels and not s.heading]
     groups = group([statements[i] for i in cited], [labels[statements[i].sid] for i in cited], vectors[cited])
     names = {k for side in heard for k in keys(side)} | {
         k for s in statements if s.speaker for k in keys(s.speaker)

@@ -20,6 +20,7 @@ _INJECTION_RE = re.compile(
     re.IGNORECASE,
 )
 MIN_CHARS = 20
+_FINAL_RE = re.compile(r"[.!?…][\"'”’»)\]]*\s*$")
 
 
 def is_injection(text: str) -> bool:
@@ -39,9 +40,10 @@ def number_statements(
     """
     del context  # the parse reads the whole text
     found = voices(text, [(s.start, s.end) for s in spans])
+    top = headings(text, spans)
     out: list[Statement] = []
     skipped = 0
-    for span, voice in zip(spans, found, strict=True):
+    for n, (span, voice) in enumerate(zip(spans, found, strict=True)):
         sentence = text[span.start : span.end]
         # A dateline ("NORTHPORT -") parses as a subject but names a place, not a speaker.
         speaker = "" if voice.speaker.isupper() and " " not in voice.speaker else voice.speaker
@@ -61,6 +63,21 @@ def number_statements(
                 affiliation=voice.affiliation,
                 quoted=voice.quoted,
                 reported=voice.reported or bool(speaker),
+                heading=n < top,
             )
         )
     return out, skipped
+
+
+def headings(text: str, spans: list[Span]) -> int:
+    """How many spans open the document as its headline matter: lines without a sentence's final
+    stop (a headline, a byline, a date) before its first sentence of prose. A headline is the
+    outlet's summary, not anyone's words, so it is never cited (it still tells who speaks). A
+    document that is all such lines (a debate's one-line argument) has no headline matter."""
+    for n, span in enumerate(spans):
+        line = (span.start == 0 or text[: span.start].rstrip(" \t").endswith("\n")) and (
+            text[span.end :].lstrip(" \t")[:1] in ("\n", "")
+        )
+        if not line or _FINAL_RE.search(text[span.start : span.end]):
+            return n
+    return 0
