@@ -19,6 +19,8 @@ from click.testing import Result
 from langchain_core.messages import BaseMessage
 from typer.testing import CliRunner
 
+from service.chain.answer import MIN_SUBJECT_FIT
+from service.chain.retrieve import retrieve
 from service.cli import app
 from service.core import Counterpoint, open_service
 from service.library import Loaded, load_file
@@ -575,8 +577,7 @@ def test_parties_heard_on_another_subject_abstain(monkeypatch: pytest.MonkeyPatc
         on = service.ask("How do Ruritania and Borduria differ over the fishing quotas?")
         off = service.ask("How do Ruritania and Borduria differ over the new rail tunnel?")
     assert not on.abstained and {s.name for s in on.sides} == {"Ruritania", "Borduria"}
-    # Refused before any placement: the statements' subject is far from a rail tunnel (subject fit).
-    assert off.abstained and "something other than what the question asks" in off.reason
+    assert off.abstained and "on what the question asks" in off.reason
     assert off.stats.llm_calls == 0
 
 
@@ -644,6 +645,9 @@ def test_arguments_no_one_makes_are_placed_by_one_stance_call(monkeypatch: pytes
     assert by_side["backers"] <= {ARGUMENTS[0], ARGUMENTS[1]}
 
 
+HARBOUR_TALKS = "Why did the harbour talks between Orlavia and Kessmark stall, and how does each side see it?"
+
+
 def test_arguments_from_another_debate_abstain_without_a_call(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
     model = ScriptedChatModel()  # no reply scripted: any call fails the test
@@ -654,6 +658,26 @@ def test_arguments_from_another_debate_abstain_without_a_call(monkeypatch: pytes
         )
     assert result.abstained and "something other than what the question asks" in result.reason
     assert result.stats.llm_calls == 0 and model.history == []
+
+
+def test_reporting_whose_speakers_talk_past_the_questions_words_is_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its subject fit is low (the speakers talk of dues and pilots, the question of "talks"): the
+    # subject-fit refusal is for argument lists only.
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    text = "Harbour talks stall\n\n" + " ".join(
+        f"Orlavia's trade minister, Tova Renquist, said on day {day} that Kessmark had walked away from "
+        "the harbour fee schedule. “We offered a fair split of the port dues,” Renquist said. "
+        "Kessmark's spokesman, Bram Palane, said Orlavia had demanded control of the pilot service first."
+        for day in range(1, 5)
+    )
+    with open_service(Settings()) as service:
+        service.ingest(Loaded(text=text, source="harbour.txt", title="Harbour"))
+        found = retrieve(service.store, "default", HARBOUR_TALKS, 12, 48, 0.15)
+        result = service.ask(HARBOUR_TALKS)
+    assert found.subject_fit < MIN_SUBJECT_FIT
+    assert not result.abstained and len(result.sides) == 2 and result.points
 
 
 def test_a_failed_stance_call_abstains_with_the_reason_and_is_not_cached(
