@@ -143,6 +143,23 @@ def test_in_a_list_of_arguments_every_argument_is_asked_about() -> None:
     assert [s.sid for s in asked] == ["S1", "S2"]
 
 
+def test_in_a_list_of_arguments_each_pairs_with_the_other_sides_nearest() -> None:
+    """Two arguments that share no word still answer one motion: one point. Where people speak,
+    statements that share nothing stay apart."""
+    texts = ["Buses would run on time.", "Shops lose trade.", "Cleaner air for children.",
+             "Villagers pay most."]  # fmt: skip
+    statements = [
+        Statement(sid=f"S{i}", doc_id="d", start=0, end=len(t), text=t) for i, t in enumerate(texts, 1)
+    ]
+    labels = {"S1": "backers", "S2": "critics", "S3": "backers", "S4": "critics"}
+    bone = rules.Backbone(sides=["backers", "critics"], labels=labels)
+    draft = rules.draft(bone, statements, _vectors(statements))
+    assert [{a.side for a in p.accounts} for p in draft.points] == [{"backers", "critics"}] * 2
+    spoken = [s.model_copy(update={"speaker": "Ana Ruse"}) for s in statements]
+    apart = rules.draft(bone, spoken, _vectors(spoken))
+    assert all(len(p.accounts) == 1 for p in apart.points)
+
+
 def test_a_demonym_meets_its_country_but_first_names_do_not_meet() -> None:
     assert match_side("Ruritanian officials", ["Ruritania", "Castamir"]) == "Ruritania"
     assert match_side("Bertil Brook", ["Berta Holm", "Castamir"]) is None

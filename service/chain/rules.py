@@ -20,6 +20,7 @@ from .draft import Citation, Draft, DraftAccount, DraftPoint, DraftSide
 from .parse import parsed
 from .placement import (
     MAX_SIDES,
+    PAIR_AT,
     group,
     keys,
     match_side,
@@ -162,7 +163,12 @@ def draft(
         who = f"only {heard[0]}'s account" if heard else "no side's account"
         return Draft(answerable=False, reason=bone.reason or f"{who} is in the documents")
     cited = [i for i, s in enumerate(statements) if s.sid in labels and not s.heading]
-    groups = group([statements[i] for i in cited], [labels[statements[i].sid] for i in cited], vectors[cited])
+    # In a list of arguments (no one speaks) each argument answers the same motion, so each pairs
+    # with the other side's nearest one however little their words share ("A flat fee is fairer").
+    pair_at = -1.0 if not any(s.speaker for s in statements) else PAIR_AT
+    groups = group(
+        [statements[i] for i in cited], [labels[statements[i].sid] for i in cited], vectors[cited], pair_at
+    )
     names = {k for side in heard for k in keys(side)} | {
         k for s in statements if s.speaker for k in keys(s.speaker)
     }
