@@ -271,6 +271,19 @@ def test_a_headline_places_its_speaker_but_is_never_cited() -> None:
     assert cited and headline.sid not in cited
 
 
+def test_a_side_heard_only_in_a_headline_has_nothing_to_quote() -> None:
+    text = (
+        "Union says ministry never put its offer on paper\n\n"
+        "Ana Ruse, the ministry's chief negotiator, said the dockworkers' union had rejected an offer. "
+        "“We tabled a fair offer and they walked away,” Ruse said."
+    )
+    statements, affiliations = _statements(text)
+    bone = rules.backbone(QUESTION, statements, affiliations)
+    assert set(bone.labels.values()) == {"Ruritanian Ministry of Ports", "dockworkers' union"}
+    draft = rules.draft(bone, statements, _vectors(statements))
+    assert not draft.answerable and draft.reason.startswith("only Ruritanian Ministry of Ports's account")
+
+
 def test_subject_fit_is_low_only_when_the_statements_are_about_something_else() -> None:
     rng = np.random.default_rng(0)
     topic, other = rng.normal(size=64), rng.normal(size=64)

@@ -158,11 +158,12 @@ def draft(
 ) -> Draft:
     """The complete rules answer from `labels` (the backbone's own by default)."""
     labels = bone.labels if labels is None else labels
-    heard = [side for side in bone.sides if side in labels.values()]
+    cited = [i for i, s in enumerate(statements) if s.sid in labels and not s.heading]
+    # A side heard only in a headline has nothing to quote (headlines are never cited).
+    heard = [side for side in bone.sides if any(labels[statements[i].sid] == side for i in cited)]
     if len(heard) < 2:
         who = f"only {heard[0]}'s account" if heard else "no side's account"
         return Draft(answerable=False, reason=bone.reason or f"{who} is in the documents")
-    cited = [i for i, s in enumerate(statements) if s.sid in labels and not s.heading]
     # In a list of arguments (no one speaks) each argument answers the same motion, so each pairs
     # with the other side's nearest one however little their words share ("A flat fee is fairer").
     pair_at = -1.0 if not any(s.speaker for s in statements) else PAIR_AT
