@@ -161,7 +161,7 @@ def test_offsets_are_exact_around_non_ascii_and_blank_lines() -> None:
 
 def test_headline_matter_is_marked_and_the_body_is_not() -> None:
     text = (
-        "Union says ministry never offered a written deal\n\nBy Edda Marr\n\n"
+        "Union says ministry never offered a written deal\nby Edda Marr, Northport Herald\n\n"
         "Union leader Karl Ode said the ministry never put its offer in writing.\n\n"
         "Next steps for the ferries\n\n"
         "The ferries carry about 9,000 passengers a day."
@@ -169,6 +169,7 @@ def test_headline_matter_is_marked_and_the_body_is_not() -> None:
     found, _ = numbered(text)
     marked = {s.text: s.heading for s in found}
     assert marked["Union says ministry never offered a written deal"]
+    assert marked["by Edda Marr, Northport Herald"]  # a byline in lower case is no wrapped sentence
     assert not marked["Union leader Karl Ode said the ministry never put its offer in writing."]
     assert not marked["Next steps for the ferries"]  # a subhead inside the body is left alone
     assert found[0].speaker  # the headline still tells who speaks
@@ -180,6 +181,7 @@ def test_headline_matter_is_marked_and_the_body_is_not() -> None:
         "A flat fee is fairer to everyone who rides",  # a debate's one-line argument
         "The union said the ministry had lied.\nThe ministry said it had not",
         "Talks collapse in Northport as union walks out",  # a headline with no body is no headline
+        "The union said on Monday that the\nministry had lied about the offer.",  # a hard-wrapped line
     ],
 )
 def test_a_document_without_prose_after_its_lines_has_no_headline_matter(text: str) -> None:

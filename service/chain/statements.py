@@ -73,11 +73,15 @@ def headings(text: str, spans: list[Span]) -> int:
     """How many spans open the document as its headline matter: lines without a sentence's final
     stop (a headline, a byline, a date) before its first sentence of prose. A headline is the
     outlet's summary, not anyone's words, so it is never cited (it still tells who speaks). A
-    document that is all such lines (a debate's one-line argument) has no headline matter."""
+    document that is all such lines (a debate's one-line argument) has no headline matter, and a
+    line that the next one ends in lower case is a hard-wrapped sentence (text from a PDF); a
+    byline ("by Ana Ruse") is not."""
     for n, span in enumerate(spans):
         line = (span.start == 0 or text[: span.start].rstrip(" \t").endswith("\n")) and (
             text[span.end :].lstrip(" \t")[:1] in ("\n", "")
         )
-        if not line or _FINAL_RE.search(text[span.start : span.end]):
+        after = text[spans[n + 1].start : spans[n + 1].end] if n + 1 < len(spans) else ""
+        wrapped = after[:1].islower() and bool(_FINAL_RE.search(after))
+        if not line or wrapped or _FINAL_RE.search(text[span.start : span.end]):
             return n
     return 0
