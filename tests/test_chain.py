@@ -581,6 +581,15 @@ def test_parties_heard_on_another_subject_abstain(monkeypatch: pytest.MonkeyPatc
     assert off.stats.llm_calls == 0
 
 
+def test_a_matter_the_documents_never_mention_is_refused_without_a_call() -> None:
+    model = ScriptedChatModel()  # no reply scripted: any call fails the test
+    with open_service(Settings(), chat_model=model) as service:
+        service.ingest(Loaded(text=QUOTAS, source="quotas.txt", title="Quotas"))
+        result = service.ask("How do Ruritania and Borduria differ over the sharing of river water?")
+    assert result.abstained and result.reason.endswith("(sharing, river, water)")
+    assert result.stats.llm_calls == 0 and model.history == []
+
+
 def test_someone_introduced_before_speaking_speaks_for_their_body(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
     text = (
@@ -678,6 +687,16 @@ def test_reporting_whose_speakers_talk_past_the_questions_words_is_not_refused(
         result = service.ask(HARBOUR_TALKS)
     assert found.subject_fit < MIN_SUBJECT_FIT
     assert not result.abstained and len(result.sides) == 2 and result.points
+
+
+def test_arguments_need_not_use_the_questions_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No argument says "road" or "toll"; in reporting that would refuse the question, not here.
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    model = ScriptedChatModel().enqueue([_stances])
+    with open_service(Settings(), chat_model=model) as service:
+        _debate(service)
+        result = service.ask("What do the backers and the critics argue about the proposed road toll?")
+    assert model.tools == ["Stances"] and not result.abstained
 
 
 def test_a_failed_stance_call_abstains_with_the_reason_and_is_not_cached(

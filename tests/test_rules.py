@@ -20,6 +20,7 @@ from service.chain.placement import (
     question_subject,
     speaker_side,
     subject_side,
+    unmentioned,
 )
 from service.chain.retrieve import subject_fit
 from service.chain.statements import number_statements
@@ -282,6 +283,24 @@ def test_a_side_heard_only_in_a_headline_has_nothing_to_quote() -> None:
     assert set(bone.labels.values()) == {"Ruritanian Ministry of Ports", "dockworkers' union"}
     draft = rules.draft(bone, statements, _vectors(statements))
     assert not draft.answerable and draft.reason.startswith("only Ruritanian Ministry of Ports's account")
+
+
+@pytest.mark.parametrize(
+    ("question", "missing"),
+    [
+        (
+            "How do Ruritania and Borduria differ over the sharing of the river's water?",
+            ["sharing", "river", "water"],
+        ),
+        ("How do Ruritania and Borduria differ over the ferry talks?", []),  # "talks" is carried
+        ("How do Ruritania and Borduria differ over the ferry timetable?", []),  # one noun is enough
+        ("Why did Ruritania and Borduria fall out?", []),  # names no matter: never refused here
+        ("How do Ruritania and Borduria differ over Orvel?", []),  # a name, not a common noun
+    ],
+)
+def test_a_matter_the_documents_never_mention(question: str, missing: list[str]) -> None:
+    texts = ["Ruritania said the ferry talks had failed.", "Borduria blamed Ruritania for the fares."]
+    assert unmentioned(question, texts) == missing
 
 
 def test_subject_fit_is_low_only_when_the_statements_are_about_something_else() -> None:

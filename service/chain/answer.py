@@ -19,6 +19,7 @@ from . import per_statement, rules, stance
 from .cache import AnswerCache, cache_key, code_version
 from .draft import Draft
 from .per_statement import Outcome
+from .placement import unmentioned
 from .retrieve import Retrieved, retrieve
 from .verify import verify
 
@@ -89,8 +90,14 @@ def answer(
     if not found.statements:
         reason = "nothing in the documents is relevant enough to the question"
         return done(_abstain(question, collection, reason, stats))
-    if found.subject_fit < MIN_SUBJECT_FIT and not any(s.speaker for s in found.statements):
+    # Another matter: arguments (no one speaks) are judged by subject fit, since an argument need not
+    # use the question's words; reporting names its matter, so there the matter's nouns must appear.
+    spoken = any(s.speaker for s in found.statements)
+    if not spoken and found.subject_fit < MIN_SUBJECT_FIT:
         reason = "the arguments in the documents are about something other than what the question asks"
+        return done(_abstain(question, collection, reason, stats))
+    if spoken and (missing := unmentioned(question, [d.text for d in found.documents.values()])):
+        reason = f"the documents never mention what the question asks about ({', '.join(missing)})"
         return done(_abstain(question, collection, reason, stats))
     progress("statements", 0.2)
     usage = Usage()

@@ -97,6 +97,26 @@ def question_subject(question: str) -> str:
     return " ".join(text.split()) or question
 
 
+def unmentioned(question: str, texts: Sequence[str]) -> list[str]:
+    """The common nouns of the matter a question names ("over the sharing of river water", "about
+    the new toll") when the texts carry none of them, else []. Asked of articles on fishing quotas,
+    that question has the same parties and another matter. A noun counts as carried when a word of
+    the texts starts like it (its first five letters: "talks" carries "talk"). A question that names
+    no matter by a common noun is never refused here."""
+    asked = parsed(question_subject(question))
+    nouns = list(
+        dict.fromkeys(
+            t.lemma_.casefold()
+            for t in asked
+            if t.pos_ == "NOUN" and len(t.text) >= 4 and _is_subject_matter(t)
+        )
+    )
+    if not nouns:
+        return []
+    starts = {w[:n] for text in texts for w in _WORD_RE.findall(text.casefold()) for n in (4, 5)}
+    return [] if any(noun[:5] in starts for noun in nouns) else nouns
+
+
 def _is_subject_matter(tok: Token) -> bool:
     """Whether a noun is what the dispute is over or where it happens, not who disputes it: it hangs
     from "over", "about", "in" and the like ("disagree over the Orvel dam", "talks in Velora")."""
