@@ -295,6 +295,7 @@ def test_a_side_heard_only_in_a_headline_has_nothing_to_quote() -> None:
         ("How do Ruritania and Borduria differ over the ferry talks?", []),  # "talks" is carried
         ("How do Ruritania and Borduria differ over the ferry timetable?", []),  # one noun is enough
         ("Why did Ruritania and Borduria fall out?", []),  # names no matter: never refused here
+        ("How do Ruritania and Borduria differ in their accounts?", []),  # "in" names no matter
         ("How do Ruritania and Borduria differ over Orvel?", []),  # a name, not a common noun
     ],
 )

@@ -28,6 +28,8 @@ _GENERIC = frozenset("the and for of its their his her side sides people".split(
 _TITLE_DEPS = frozenset({"compound", "amod", "poss", "nmod"})
 _QUANTIFIERS = frozenset("each both all neither either two".split())
 _MATTER_PREPS = frozenset("over about on regarding concerning in at during after before".split())
+# The prepositions that name what is disputed; "in their accounts", "after the talks" do not.
+_DISPUTED_PREPS = frozenset("over about on regarding concerning".split())
 _WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
 
 
@@ -108,7 +110,7 @@ def unmentioned(question: str, texts: Sequence[str]) -> list[str]:
         dict.fromkeys(
             t.lemma_.casefold()
             for t in asked
-            if t.pos_ == "NOUN" and len(t.text) >= 4 and _is_subject_matter(t)
+            if t.pos_ == "NOUN" and len(t.text) >= 4 and _is_subject_matter(t, _DISPUTED_PREPS)
         )
     )
     if not nouns:
@@ -117,10 +119,10 @@ def unmentioned(question: str, texts: Sequence[str]) -> list[str]:
     return [] if any(noun[:5] in starts for noun in nouns) else nouns
 
 
-def _is_subject_matter(tok: Token) -> bool:
+def _is_subject_matter(tok: Token, preps: frozenset[str] = _MATTER_PREPS) -> bool:
     """Whether a noun is what the dispute is over or where it happens, not who disputes it: it hangs
     from "over", "about", "in" and the like ("disagree over the Orvel dam", "talks in Velora")."""
-    return any(a.dep_ == "prep" and a.lower_ in _MATTER_PREPS for a in tok.ancestors)
+    return any(a.dep_ == "prep" and a.lower_ in preps for a in tok.ancestors)
 
 
 def _qualifies_group(doc: Doc, end: int) -> bool:
