@@ -92,11 +92,11 @@ def answer(
         return done(_abstain(question, collection, reason, stats))
     # Another matter: arguments (no one speaks) are judged by subject fit, since an argument need not
     # use the question's words; reporting names its matter, so there the matter's nouns must appear.
-    spoken = any(s.speaker for s in found.statements)
-    if not spoken and found.subject_fit < MIN_SUBJECT_FIT:
+    argued = rules.argued(found.statements)
+    if argued and found.subject_fit < MIN_SUBJECT_FIT:
         reason = "the arguments in the documents are about something other than what the question asks"
         return done(_abstain(question, collection, reason, stats))
-    if spoken and (missing := unmentioned(question, [d.text for d in found.documents.values()])):
+    if not argued and (missing := unmentioned(question, [d.text for d in found.documents.values()])):
         reason = f"the documents never mention what the question asks about ({', '.join(missing)})"
         return done(_abstain(question, collection, reason, stats))
     progress("statements", 0.2)

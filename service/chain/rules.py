@@ -132,6 +132,14 @@ def backbone_for(
     return Backbone(heard or sides, labels, open_speakers, weak, open_statements, reason)
 
 
+def argued(statements: list[Statement]) -> bool:
+    """Whether the statements are a list of arguments: no one is named as saying any of them (a
+    debate's points, pros and cons). Each then answers the question on its own, so the stance call
+    asks about every one, they pair with no similarity floor, and the question's subject fit, not
+    its words, tells whether they are on it."""
+    return not any(s.speaker for s in statements)
+
+
 def _off_question(labels: dict[str, str], on_subject: Mapping[str, float] | None) -> bool:
     """Whether sides are heard but none has a statement at ON_SUBJECT or above: they speak in the
     documents, but about something else. A single side below it is never dropped: one side's short
@@ -166,7 +174,7 @@ def draft(
         return Draft(answerable=False, reason=bone.reason or f"{who} is in the documents")
     # In a list of arguments (no one speaks) each argument answers the same motion, so each pairs
     # with the other side's nearest one however little their words share ("A flat fee is fairer").
-    pair_at = -1.0 if not any(s.speaker for s in statements) else PAIR_AT
+    pair_at = -1.0 if argued(statements) else PAIR_AT
     groups = group(
         [statements[i] for i in cited], [labels[statements[i].sid] for i in cited], vectors[cited], pair_at
     )

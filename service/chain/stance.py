@@ -34,7 +34,7 @@ def arguments(
         return []
     # Where no one speaks at all, the documents are a list of arguments and each is one ("A flat fee
     # is fairer" says little like the question it answers); in reporting, only on-subject narration.
-    floor = rules.ON_SUBJECT if any(s.speaker for s in statements) else float("-inf")
+    floor = float("-inf") if rules.argued(statements) else rules.ON_SUBJECT
     open_ = [s for s in statements if not s.speaker and on_subject.get(s.sid, 0.0) >= floor]
     best = {s.sid for s in sorted(open_, key=lambda s: -on_subject.get(s.sid, 0.0))[:MAX_STANCE]}
     return [s for s in statements if s.sid in best]
