@@ -168,7 +168,8 @@ def draft(
     labels = bone.labels if labels is None else labels
     cited = [i for i, s in enumerate(statements) if s.sid in labels and not s.heading]
     # A side heard only in a headline has nothing to quote (headlines are never cited).
-    heard = [side for side in bone.sides if any(labels[statements[i].sid] == side for i in cited)]
+    quoted = {labels[statements[i].sid] for i in cited}
+    heard = [side for side in bone.sides if side in quoted]
     if len(heard) < 2:
         who = f"only {heard[0]}'s account" if heard else "no side's account"
         return Draft(answerable=False, reason=bone.reason or f"{who} is in the documents")
