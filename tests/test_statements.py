@@ -137,6 +137,40 @@ def test_injection_sentences_are_skipped_and_counted() -> None:
     assert not any("green cheese" in s.text or is_injection(s.text) for s in found)
 
 
+@pytest.mark.parametrize(
+    "silence",
+    [
+        "Mr Ode was unavailable for comment.",
+        "The ministry did not respond to a request for comment on the levy.",
+        "Karl Ode declined to comment.",
+        "The union could not be reached for comment on Tuesday.",
+        "The council has not commented publicly.",
+    ],
+)
+def test_a_sentence_that_only_notes_a_silence_is_left_out(silence: str) -> None:
+    text = f"Ana Ruse, the union leader, said the levy was unfair. {silence} Ruse said the vote would go on."
+    found, skipped = numbered(text)
+    assert skipped == 0
+    assert [s.text for s in found] == [
+        "Ana Ruse, the union leader, said the levy was unfair.",
+        "Ruse said the vote would go on.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Karl Ode declined to comment on the levy but said the vote was unfair.",
+        "The mayor refused to comment, saying the case was before the courts.",
+        "Ode added that the league would not comment on the ruling, which was a matter for referees.",
+        "The ministry said it would respond to the union's demands within a week.",
+    ],
+)
+def test_a_refusal_that_goes_on_to_say_something_is_kept(sentence: str) -> None:
+    found, _ = numbered(f"Ana Ruse said the levy was unfair. {sentence}")
+    assert [s.text for s in found][1:] == [sentence]
+
+
 # --- offsets -------------------------------------------------------------------------------------
 def test_offsets_are_exact(seed_path: Path) -> None:
     text = seed_path.read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SetupError
 from .coref import WINDOW, Said, described, full_name, named_before, resolve
-from .lexicon import COLLECTIVE, PERSONAL, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
+from .lexicon import COLLECTIVE, PERSONAL, SILENT, SILENT_ALONE, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
 from .quotes import continues, is_quoted, paragraph_spans, quote_spans
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class Voice:
     reported: bool = False  # a reporting verb, "according to" or a speech noun has a subject here
     quoted: bool = False
     speaker_span: tuple[int, int] | None = None  # offsets within the sentence
+    silent: bool = False  # it only says someone did not comment: no one's account
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class _Analysis:
     quotes: list[list[tuple[int, int]]]  # per paragraph: [open, close) spans, absolute offsets
     open_end: list[bool]  # per paragraph: a quotation still open at its end
     intros: list[tuple[str, str]]  # (person, body) where a sentence's subject introduces someone
+    silent: list[tuple[int, int]]  # sentences that only say someone did not comment (char spans)
 
 
 @functools.cache
@@ -265,6 +267,20 @@ def _topic(main: Token, n: int) -> list[tuple[int, str, bool]]:
     return []
 
 
+def no_comment(sent: Span) -> bool:
+    """Whether a sentence only says that someone did not comment ("Ode declined to comment", "The
+    ministry did not respond to a request for comment"). It is news copy's note of a silence, not
+    anyone's account; one that goes on to say something ("but said ...", "saying ...") is not."""
+    root = sent.root
+    head = next((c for c in root.children if c.dep_ == "acomp"), root) if root.lemma_ == "be" else root
+    lemma = head.lemma_.casefold()
+    if lemma not in SILENT or not any(t.lemma_.casefold() == "comment" for t in sent):
+        return False
+    if any(c.dep_ in ("ccomp", "conj", "advcl", "parataxis") for c in root.children):
+        return False
+    return lemma in SILENT_ALONE or any(c.dep_ == "neg" for c in (*root.children, *head.children))
+
+
 def _depth(tok: Token) -> int:
     """Hops from a token up to its sentence root."""
     n = 0
@@ -282,12 +298,15 @@ def _analyse(text: str) -> _Analysis:
     said: list[Said] = []
     intros: list[tuple[str, str]] = []
     sent_starts: list[int] = []
+    silent: list[tuple[int, int]] = []
     people: list[tuple[int, int, str]] = []  # (char, sentence, full name) of PERSON mentions
     topics: list[tuple[int, str, bool]] = []  # (sentence, what it is about, a group entity)
     for (offset, _), doc, marks in zip(paragraphs, docs, quotes, strict=True):
         for sent in doc.sents:
             n = len(sent_starts)
             sent_starts.append(offset + sent.start_char)
+            if no_comment(sent):
+                silent.append((offset + sent.start_char, offset + sent.end_char))
             for ent in sent.ents:
                 if ent.label_ == "PERSON":
                     people.append((offset + ent.start_char, n, _clean(ent)[0]))
@@ -322,7 +341,8 @@ def _analyse(text: str) -> _Analysis:
                 intros += _introduced(main, offset, n, topics, people)
             topics += _topic(main, n) if main is not None else []
     ats = [s.at for s in said]
-    return _Analysis(said, ats, sent_starts, paragraphs, quotes, [still for _, still in marked], intros)
+    open_end = [still for _, still in marked]
+    return _Analysis(said, ats, sent_starts, paragraphs, quotes, open_end, intros, silent)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -337,6 +357,9 @@ def voices(text: str, spans: list[tuple[int, int]]) -> list[Voice]:
     out = []
     for start, end in spans:
         quoted = is_quoted(text[start:end])
+        if any(lo <= start and end <= hi + 1 for lo, hi in a.silent):
+            out.append(Voice(quoted=quoted, silent=True))
+            continue
         first, stop = bisect.bisect_left(a.ats, start), bisect.bisect_left(a.ats, end)
         if stop > first:  # the attribution highest in the tree; one with a speaker first
             best = min(a.said[first:stop], key=lambda s: (not s.speaker, s.depth, s.at))

@@ -1,7 +1,8 @@
 """Candidate statements: sentences with offsets, numbered, with who speaks in them (from the parser).
 
 The model cites statements by id; it never types a quote. The speaker and the speaker's affiliation
-come from spaCy's parse (see parse.py); sentences that address the model are skipped and counted.
+come from spaCy's parse (see parse.py); sentences that address the model are skipped and counted,
+and a sentence that only says someone did not comment is no one's account and is left out.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def number_statements(
         if is_injection(sentence):
             skipped += 1
             continue
-        if len(sentence) < MIN_CHARS or not re.search(r"[^\W\d_]{3}", sentence):
+        if voice.silent or len(sentence) < MIN_CHARS or not re.search(r"[^\W\d_]{3}", sentence):
             continue
         out.append(
             Statement(
