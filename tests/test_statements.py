@@ -141,7 +141,7 @@ def test_injection_sentences_are_skipped_and_counted() -> None:
     "silence",
     [
         "Mr Ode was unavailable for comment.",
-        "The ministry did not respond to a request for comment on the levy.",
+        "The ministry did not reply to calls seeking comment on the levy.",
         "Karl Ode declined to comment.",
         "The union could not be reached for comment on Tuesday.",
         "The council has not commented publicly.",
@@ -162,7 +162,7 @@ def test_a_sentence_that_only_notes_a_silence_is_left_out(silence: str) -> None:
     [
         "Karl Ode declined to comment on the levy but said the vote was unfair.",
         "The mayor refused to comment, saying the case was before the courts.",
-        "Ode added that the league would not comment on the ruling, which was a matter for referees.",
+        "Ode added that his board would not comment on the ruling, which referees must settle.",
         "The ministry said it would respond to the union's demands within a week.",
     ],
 )

@@ -25,8 +25,8 @@ SPEECH_NOUNS = frozenset(
     "assertion denial announcement message appeal threat pledge promise admission assessment response "
     "reply rebuttal criticism condemnation insistence testimony briefing tweet post letter".split()
 )
-# Predicates of saying nothing: "declined to comment", "was unavailable for comment", "did not respond
-# to a request for comment" (with "not" for those that need it).
+# Predicates of saying nothing: "declined to comment", "was unavailable for comment", "could not be
+# reached for comment" (with "not" for those that need it).
 SILENT = frozenset("decline refuse unavailable respond reply return reach answer comment".split())
 SILENT_ALONE = frozenset({"decline", "refuse", "unavailable"})
 PERSONAL = frozenset({"he", "she", "his", "her"})

@@ -269,7 +269,7 @@ def _topic(main: Token, n: int) -> list[tuple[int, str, bool]]:
 
 def no_comment(sent: Span) -> bool:
     """Whether a sentence only says that someone did not comment ("Ode declined to comment", "The
-    ministry did not respond to a request for comment"). It is news copy's note of a silence, not
+    ministry did not answer calls seeking comment"). It is news copy's note of a silence, not
     anyone's account; one that goes on to say something ("but said ...", "saying ...") is not."""
     root = sent.root
     head = next((c for c in root.children if c.dep_ == "acomp"), root) if root.lemma_ == "be" else root
