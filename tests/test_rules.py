@@ -13,6 +13,8 @@ import pytest
 
 from service.chain import per_statement, rules, stance
 from service.chain.placement import (
+    group,
+    hub_corrected,
     keys,
     match_side,
     nearest_for,
@@ -159,6 +161,20 @@ def test_in_a_list_of_arguments_each_pairs_with_the_other_sides_nearest() -> Non
     spoken = [s.model_copy(update={"speaker": "Ana Ruse"}) for s in statements]
     apart = rules.draft(bone, spoken, _vectors(spoken))
     assert all(len(p.accounts) == 1 for p in apart.points)
+
+
+def test_a_statement_like_everything_does_not_take_a_closer_answers_partner() -> None:
+    """A general remark (S3) reads a little more like S1 than S1's own answer (S4) does, and almost
+    as much like S2. Raw cosine pairs S1 with the remark and leaves S2 and S4 alone; corrected for
+    hubness, S1 pairs with its answer and S2 with the remark."""
+    gram = np.array([[1, 0.3, 0.75, 0.7], [0.3, 1, 0.72, 0.05], [0.75, 0.72, 1, 0.4], [0.7, 0.05, 0.4, 1]])
+    vectors = np.linalg.cholesky(gram)  # rows whose cosines are `gram`
+    statements = [Statement(sid=f"S{i}", doc_id="d", start=0, end=1, text="x") for i in range(1, 5)]
+    assert group(statements, ["A", "A", "B", "B"], vectors) == [[0, 3], [1, 2]]
+    rank = hub_corrected(gram, ["A", "A", "B", "B"])
+    assert rank[0, 3] > rank[0, 2] and rank[1, 2] > rank[1, 3]
+    # r(x) is the mean over other sides only, and a statement with no other side is left as it is.
+    assert hub_corrected(np.eye(2), ["A", "A"]).tolist() == [[2.0, 0.0], [0.0, 2.0]]
 
 
 def test_a_demonym_meets_its_country_but_first_names_do_not_meet() -> None:
