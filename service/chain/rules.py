@@ -57,6 +57,7 @@ class Backbone:
     weak: dict[str, str] = field(default_factory=dict)  # speaker -> side guessed by proximity only
     open_statements: list[str] = field(default_factory=list)  # ids: speech with no placed speaker
     reason: str = ""  # why the rules abstain, if they do
+    asked: list[str] = field(default_factory=list)  # the parties the question names
 
 
 def backbone(
@@ -70,7 +71,9 @@ def backbone(
     of their statements reaches ON_SUBJECT."""
     parties = question_parties(question, statements)
     sides = parties if len(parties) >= 2 else [*parties, *side_groups(statements, affiliations)]
-    return backbone_for(list(dict.fromkeys(sides)), statements, affiliations, on_subject)
+    bone = backbone_for(list(dict.fromkeys(sides)), statements, affiliations, on_subject)
+    bone.asked = parties
+    return bone
 
 
 def backbone_for(

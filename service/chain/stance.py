@@ -20,7 +20,6 @@ from ..errors import CounterpointError
 from ..llm import Backend, Usage, structured
 from ..models import Statement
 from . import rules
-from .placement import question_parties
 
 MAX_STANCE = 12  # statements in the call, the most on-subject first: a debate's arguments fit
 NONE = "none"
@@ -64,7 +63,7 @@ def settle(
     """The rules' backbone, with the model's stances where the rules heard no side of the two or
     more the question names and some statements have no speaker; and the note a failed call leaves."""
     bone = rules.backbone(question, statements, affiliations, on_subject)
-    sides = question_parties(question, statements)
+    sides = bone.asked
     items = arguments(bone, statements, on_subject)
     if len(sides) < 2 or not items:
         return bone, []

@@ -24,7 +24,7 @@ from typing import Any, get_args
 from ..errors import InputError
 from ..models import Comparison
 from ..settings import BackendName, Settings, Strategy
-from .cases import Case, Prediction, default_cases_path, load_cases, read_predictions
+from .cases import Case, Prediction, PredStats, default_cases_path, load_cases, read_predictions
 from .scores import CaseScores, Metrics, aggregate, score_case
 from .store import (
     SHARED,
@@ -73,13 +73,10 @@ def prediction_line(case: Case, comparison: Comparison, lib: Library, latency_s:
         for p in comparison.points
     ]
     st = comparison.stats
-    line["stats"] = {
-        "latency_s": round(latency_s, 3),
-        "llm_calls": st.llm_calls,
-        "prompt_tokens": st.prompt_tokens,
-        "completion_tokens": st.completion_tokens,
-        "retries": st.retries,
-    }
+    line["stats"] = PredStats(
+        latency_s=round(latency_s, 3), llm_calls=st.llm_calls, prompt_tokens=st.prompt_tokens,
+        completion_tokens=st.completion_tokens, retries=st.retries,
+    ).model_dump()  # fmt: skip
     if comparison.partial:
         line["partial"] = True
     if notes := [*lib.notes.get(case.id, []), *comparison.notes]:
@@ -93,8 +90,7 @@ def prediction_line(case: Case, comparison: Comparison, lib: Library, latency_s:
 
 def failed_line(case: Case, error: str, latency_s: float) -> dict[str, Any]:
     """A case that raised: not abstained, no sides, the error recorded (FORMAT.md)."""
-    stats = {"latency_s": round(latency_s, 3), "llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
-             "retries": 0}  # fmt: skip
+    stats = PredStats(latency_s=round(latency_s, 3)).model_dump()
     return {"id": case.id, "abstained": False, "error": error, "sides": [], "points": [], "stats": stats}
 
 
