@@ -145,6 +145,7 @@ def test_injection_sentences_are_skipped_and_counted() -> None:
         "Karl Ode declined to comment.",
         "The union could not be reached for comment on Tuesday.",
         "The council has not commented publicly.",
+        "Tessel Mills did not respond to the Courier's questions before publication.",
     ],
 )
 def test_a_sentence_that_only_notes_a_silence_is_left_out(silence: str) -> None:
@@ -164,6 +165,7 @@ def test_a_sentence_that_only_notes_a_silence_is_left_out(silence: str) -> None:
         "The mayor refused to comment, saying the case was before the courts.",
         "Ode added that his board would not comment on the ruling, which referees must settle.",
         "The ministry said it would respond to the union's demands within a week.",
+        "The ministry did not respond to the union's demands.",
     ],
 )
 def test_a_refusal_that_goes_on_to_say_something_is_kept(sentence: str) -> None:

@@ -29,5 +29,7 @@ SPEECH_NOUNS = frozenset(
 # reached for comment" (with "not" for those that need it).
 SILENT = frozenset("decline refuse unavailable respond reply return reach answer comment".split())
 SILENT_ALONE = frozenset({"decline", "refuse", "unavailable"})
+# What a silence leaves unanswered: "comment", or a journalist's "questions", "calls" or "request".
+ASKED = frozenset("comment question request call inquiry enquiry email message".split())
 PERSONAL = frozenset({"he", "she", "his", "her"})
 COLLECTIVE = frozenset({"they", "it", "their", "its"})

@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SetupError
 from .coref import WINDOW, Said, described, full_name, named_before, resolve
-from .lexicon import COLLECTIVE, PERSONAL, SILENT, SILENT_ALONE, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
+from .lexicon import (
+    ASKED,
+    COLLECTIVE,
+    PERSONAL,
+    SILENT,
+    SILENT_ALONE,
+    SPEECH_NOUNS,
+    SPEECH_PHRASES,
+    SPEECH_VERBS,
+)
 from .quotes import continues, is_quoted, paragraph_spans, quote_spans
 
 if TYPE_CHECKING:
@@ -269,12 +278,13 @@ def _topic(main: Token, n: int) -> list[tuple[int, str, bool]]:
 
 def no_comment(sent: Span) -> bool:
     """Whether a sentence only says that someone did not comment ("Ode declined to comment", "The
-    ministry did not answer calls seeking comment"). It is news copy's note of a silence, not
-    anyone's account; one that goes on to say something ("but said ...", "saying ...") is not."""
+    ministry did not answer the paper's questions"). It is news copy's note of a silence, not
+    anyone's account; one that goes on to say something ("but said ...", "saying ...") is not, nor
+    is a refusal of something other than a question ("did not respond to the union's demands")."""
     root = sent.root
     head = next((c for c in root.children if c.dep_ == "acomp"), root) if root.lemma_ == "be" else root
     lemma = head.lemma_.casefold()
-    if lemma not in SILENT or not any(t.lemma_.casefold() == "comment" for t in sent):
+    if lemma not in SILENT or not any(t.lemma_.casefold() in ASKED for t in sent):
         return False
     if any(c.dep_ in ("ccomp", "conj", "advcl", "parataxis") for c in root.children):
         return False
