@@ -28,9 +28,10 @@ _PARTY_LABELS = frozenset({"ORG", "GPE", "NORP", "PERSON"})
 _GENERIC = frozenset("the and for of its their his her side sides people".split())
 _TITLE_DEPS = frozenset({"compound", "amod", "poss", "nmod"})
 _QUANTIFIERS = frozenset("each both all neither either two".split())
-_MATTER_PREPS = frozenset("over about on regarding concerning in at during after before".split())
-# The prepositions that name what is disputed; "in their accounts", "after the talks" do not.
+# The prepositions that name what is disputed; "in their accounts", "after the talks" do not, but
+# they, too, set the matter or the scene rather than name a party.
 _DISPUTED_PREPS = frozenset("over about on regarding concerning".split())
+_MATTER_PREPS = _DISPUTED_PREPS | frozenset("in at during after before".split())
 _WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
 
 
@@ -370,6 +371,6 @@ def hub_corrected(sim: np.ndarray, sides: Sequence[str], k: int = HUB_K) -> np.n
     check cases."""
     other = np.asarray(sides)[:, None] != np.asarray(sides)[None, :]
     near = np.sort(np.where(other, sim, -np.inf), axis=1)[:, ::-1][:, :k]
-    counts = np.isfinite(near).sum(axis=1)
-    r = np.where(counts > 0, np.where(np.isfinite(near), near, 0.0).sum(axis=1) / np.maximum(counts, 1), 0.0)
+    found = np.isfinite(near)
+    r = np.where(found, near, 0.0).sum(axis=1) / np.maximum(found.sum(axis=1), 1)  # 0 with no other side
     return 2 * sim - r[:, None] - r[None, :]

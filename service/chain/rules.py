@@ -71,9 +71,7 @@ def backbone(
     of their statements reaches ON_SUBJECT."""
     parties = question_parties(question, statements)
     sides = parties if len(parties) >= 2 else [*parties, *side_groups(statements, affiliations)]
-    bone = backbone_for(list(dict.fromkeys(sides)), statements, affiliations, on_subject)
-    bone.asked = parties
-    return bone
+    return backbone_for(list(dict.fromkeys(sides)), statements, affiliations, on_subject, asked=parties)
 
 
 def backbone_for(
@@ -82,9 +80,11 @@ def backbone_for(
     affiliations: dict[str, Counter[str]],
     on_subject: Mapping[str, float] | None = None,
     given: Mapping[str, str] | None = None,
+    asked: list[str] | None = None,
 ) -> Backbone:
     """Statement labels by rules for the given sides, after the labels `given` (statement id -> side,
-    from a model: see stance.py); the sides heard (at most MAX_SIDES) are kept."""
+    from a model: see stance.py); the sides heard (at most MAX_SIDES) are kept. `asked` is the
+    question's parties, carried for the stance step."""
     labels: dict[str, str] = {sid: side for sid, side in (given or {}).items() if side in sides}
     sure: dict[str, str | None] = {}
     for s in statements:
@@ -132,7 +132,7 @@ def backbone_for(
         who = f"only {heard[0]}'s account" if heard else "no side's account"
         on = " on what the question asks" if off else ""
         reason = f"{who}{on} is in the documents; there is nothing to compare"
-    return Backbone(heard or sides, labels, open_speakers, weak, open_statements, reason)
+    return Backbone(heard or sides, labels, open_speakers, weak, open_statements, reason, list(asked or []))
 
 
 def argued(statements: list[Statement]) -> bool:

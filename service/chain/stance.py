@@ -72,4 +72,4 @@ def settle(
     except CounterpointError as exc:
         note = "no one is named as speaking, and the model's call on which side each argues for failed"
         return bone, [f"{note} ({exc})"]
-    return rules.backbone_for(sides, statements, affiliations, on_subject, given), []
+    return rules.backbone_for(sides, statements, affiliations, on_subject, given, asked=sides), []
