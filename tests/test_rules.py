@@ -80,6 +80,10 @@ def _vectors(statements: list[Statement]) -> np.ndarray:
             "How do the Orvel Valley farmers and Castamir Mills disagree?",
             ["Orvel Valley farmers", "Castamir Mills"],
         ),
+        (  # the recogniser takes part of the lodge for a facility
+            "How do the Velora Ferrymen's Lodge and Velora Town Council disagree about the proposed levy?",
+            ["Velora Ferrymen's Lodge", "Velora Town Council"],
+        ),
     ],
 )
 def test_question_parties(question: str, parties: list[str]) -> None:
