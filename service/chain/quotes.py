@@ -36,6 +36,13 @@ def is_quoted(sentence: str) -> bool:
     return bool(re.search(r"[\"“”«»„]|(?<![\w])[‘'](?=\w)", sentence))
 
 
+def outside_quotes(sentence: str) -> str:
+    """The sentence with its quotations left out: the words of whoever reports them."""
+    spans, _ = quote_spans(sentence)
+    edges = [0, *(x for span in spans for x in span), len(sentence)]
+    return " ".join(sentence[edges[i] : edges[i + 1]] for i in range(0, len(edges), 2))
+
+
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """Non-blank lines of the text as (start, end) spans, cut after a sentence when over PIECE long."""
     out = []

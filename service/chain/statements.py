@@ -1,8 +1,9 @@
 """Candidate statements: sentences with offsets, numbered, with who speaks in them (from the parser).
 
 The model cites statements by id; it never types a quote. The speaker and the speaker's affiliation
-come from spaCy's parse (see parse.py); sentences that address the model are skipped and counted,
-and a sentence that only says someone did not comment is no one's account and is left out.
+come from spaCy's parse (see parse.py), and in a column or signed statement from its writer (see
+author.py). Sentences that address the model are skipped and counted, and a sentence that only says
+someone did not comment is no one's account and is left out.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..models import Span, Statement
+from .author import author, first_person
 from .parse import voices
 
 _INJECTION_RE = re.compile(
@@ -42,12 +44,17 @@ def number_statements(
     del context  # the parse reads the whole text
     found = voices(text, [(s.start, s.end) for s in spans])
     top = headings(text, spans)
+    writer = author(text)
     out: list[Statement] = []
     skipped = 0
     for n, (span, voice) in enumerate(zip(spans, found, strict=True)):
         sentence = text[span.start : span.end]
         # A dateline ("NORTHPORT -") parses as a subject but names a place, not a speaker.
         speaker = "" if voice.speaker.isupper() and " " not in voice.speaker else voice.speaker
+        affiliation = voice.affiliation
+        # A column's own argument, and what its writer says they say ("We warned the council").
+        if writer is not None and not speaker and (not voice.reported or first_person(sentence)):
+            speaker, affiliation = writer.name, writer.role
         if is_injection(sentence):
             skipped += 1
             continue
@@ -61,10 +68,10 @@ def number_statements(
                 end=span.end,
                 text=sentence,
                 speaker=speaker,
-                affiliation=voice.affiliation,
+                affiliation=affiliation,
                 quoted=voice.quoted,
                 reported=voice.reported or bool(speaker),
-                heading=n < top,
+                heading=n < top or (writer is not None and writer.tagline == (span.start, span.end)),
             )
         )
     return out, skipped

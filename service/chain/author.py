@@ -1,0 +1,134 @@
+"""Who wrote a document in their own voice: the writer of an opinion column or a signed statement.
+
+A column's arguments name no speaker ("A flat fee is fairer", "I have never seen a fund stay
+ring-fenced"), yet they are its writer's account. The writer is named where newspapers name them:
+a byline under the headline ("By Ana Ruse, chair of the Velora Growers' Union"), a closing line
+about them ("Ana Ruse chairs the Velora Growers' Union."), or a headline that calls the document a
+statement or letter from someone ("Statement from the Velora Growers' Union"). A byline alone does
+not make a column: a reporter's does not make the news they narrate their account. The document
+must also speak in the first person outside its quotations ("I", "we", "our"), which news
+narration does not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .lexicon import SPEECH_NOUNS, SPEECH_VERBS
+from .parse import parsed
+from .quotes import outside_quotes
+
+OPENING_LINES = 4
+TAGLINE_WORDS = 30
+_BYLINE_RE = re.compile(r"^(?:[A-Za-z]+\s+)?by\s+(?=[A-Z])", re.IGNORECASE)
+_FINAL_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_FIRST_PERSON = frozenset("i me my mine we us our ours".split())
+_FROM = frozenset({"from", "by", "of"})
+
+
+@dataclass(frozen=True)
+class Author:
+    """The writer's name, what the document says they are, and the closing line that says it."""
+
+    name: str
+    role: str
+    tagline: tuple[int, int] | None = None  # offsets of a closing "Ana Ruse is ..." line
+
+
+def author(text: str) -> Author | None:
+    """The writer of a document written in its writer's first person, if the document names them."""
+    lines = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
+    found = _byline(lines) or _tagline(lines) or _headline(lines)
+    if found is None or not any(first_person(line) for _, line in lines):
+        return None
+    return found
+
+
+def _byline(lines: list[tuple[int, str]]) -> Author | None:
+    """A line under the headline, without a sentence's final stop, that names the writer: "By Ana
+    Ruse", "Opinion by Ana Ruse", "Ana Ruse, chair of the Velora Growers' Union"."""
+    for _, line in lines[1:OPENING_LINES]:
+        line = line.strip().strip("*_")
+        if _FINAL_RE.search(line):
+            return None  # the prose has begun
+        by = _BYLINE_RE.match(line)
+        named = _named(line[by.end() :] if by else line, alone=by is not None)
+        if named is not None:
+            return Author(*named)
+    return None
+
+
+def _tagline(lines: list[tuple[int, str]]) -> Author | None:
+    """A closing line about the writer: "Ana Ruse is chair of ...", "— Ana Ruse, chair of ...", "Ana
+    Ruse chairs the Velora Growers' Union."."""
+    if len(lines) < 2:
+        return None
+    at, line = lines[-1]
+    stripped = line.strip().strip("*_").lstrip("—–-― ").strip()
+    if not stripped or len(stripped.split()) > TAGLINE_WORDS:
+        return None
+    named = _named(stripped, alone=False, predicate=True)
+    if named is None:
+        return None
+    start = at + line.index(stripped)
+    return Author(*named, tagline=(start, start + len(stripped)))
+
+
+def _headline(lines: list[tuple[int, str]]) -> Author | None:
+    """A headline that calls the document someone's statement: "Statement from the Velora Growers'
+    Union", "Velora Growers' Union statement on the levy", "An open letter by Ana Ruse"."""
+    if not lines:
+        return None
+    doc = parsed(lines[0][1].strip())
+    for tok in doc:
+        if tok.lemma_.casefold() not in SPEECH_NOUNS or tok.pos_ != "NOUN":
+            continue
+        sources = [c for c in tok.lefts if c.dep_ in ("compound", "poss")]
+        sources += [g for c in tok.rights if c.dep_ == "prep" and c.lower_ in _FROM for g in c.children]
+        for source in sources[-1:] if sources and sources[-1].i < tok.i else sources:
+            if source.pos_ != "PROPN":
+                continue
+            first = source.i
+            while first > 0 and (doc[first - 1].pos_ == "PROPN" or doc[first - 1].tag_ == "POS"):
+                first -= 1
+            name = doc[first : source.i + 1].text
+            if len(name.split()) >= 2:
+                return Author(name, name)
+    return None
+
+
+_NAME_RE = re.compile(r"^([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){1,3})(?=\s*,|\s+[a-z]|\s*$)")
+
+
+def _named(phrase: str, alone: bool, predicate: bool = False) -> tuple[str, str] | None:
+    """(name, role) for a phrase that opens with a name of two to four capitalised words, followed
+    by a comma and the role, or (with `predicate`) by what the writer is or does ("is chair of ...",
+    "chairs ..."); `alone` accepts the name with nothing after it."""
+    m = _NAME_RE.match(phrase)
+    if m is None:
+        return None
+    name, rest = m.group(1), phrase[m.end() :].strip()
+    doc = parsed(phrase)
+    if doc[0].pos_ in ("DET", "PRON"):  # "The council ...", "Our members ..."
+        return None
+    if not rest:
+        return (name, "") if alone else None
+    after = next((t for t in doc if t.idx >= m.end() and not t.is_space), None)
+    if after is not None and after.lemma_.casefold() in SPEECH_VERBS:
+        return None  # "Ana Ruse said ..." closing a report is a statement, not a line about its writer
+    if rest.startswith(","):
+        role = rest[1:]
+    elif predicate and after is not None and after.lemma_ == "be":
+        role = phrase[after.idx + len(after) :]
+    elif predicate and after is not None and after.pos_ == "VERB":
+        role = rest
+    else:
+        return None
+    role = role.strip().rstrip(".").strip()
+    return (name, role) if role else None
+
+
+def first_person(sentence: str) -> bool:
+    """Whether the sentence speaks in its writer's first person outside any quotation."""
+    return any(t.lower_ in _FIRST_PERSON and t.pos_ == "PRON" for t in parsed(outside_quotes(sentence)))

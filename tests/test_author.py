@@ -1,0 +1,149 @@
+"""A column's or a signed statement's own argument is its writer's account (service/chain/author.py).
+
+Pure unit tests: the parser only, no model. Every name and sentence is invented."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from service.chain import rules
+from service.chain.author import Author, author, first_person
+from service.chain.statements import number_statements
+from service.library import sentences
+from service.models import Statement
+
+ARGUMENT = "We think the levy is wrong. It costs a family more than a day's meals."
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "role"),
+    [
+        (
+            f"The levy is wrong\nBy Ana Ruse, chair of the Velora Growers' Union\n\n{ARGUMENT}",
+            "Ana Ruse",
+            "chair of the Velora Growers' Union",
+        ),
+        (f"The levy is wrong\nOpinion by Ana Ruse\n\n{ARGUMENT}", "Ana Ruse", ""),
+        (
+            f"The levy is wrong\nAna Ruse, chair of the Velora Growers' Union\n\n{ARGUMENT}",
+            "Ana Ruse",
+            "chair of the Velora Growers' Union",
+        ),
+        (
+            f"The levy is wrong\n\n{ARGUMENT}\n\nAna Ruse is chair of the Velora Growers' Union.",
+            "Ana Ruse",
+            "chair of the Velora Growers' Union",
+        ),
+        (
+            f"The levy is wrong\n\n{ARGUMENT}\n\nAna Ruse chairs the Velora Growers' Union.",
+            "Ana Ruse",
+            "chairs the Velora Growers' Union",
+        ),
+        (
+            f"The levy is wrong\n\n{ARGUMENT}\n\n— Ana Ruse, chair of the Velora Growers' Union",
+            "Ana Ruse",
+            "chair of the Velora Growers' Union",
+        ),
+        (
+            f"Statement from the Velora Growers' Union on the levy\n\n{ARGUMENT}",
+            "Velora Growers' Union",
+            "Velora Growers' Union",
+        ),
+        (
+            f"Velora Growers' Union statement on the levy\n\n{ARGUMENT}",
+            "Velora Growers' Union",
+            "Velora Growers' Union",
+        ),
+    ],
+)
+def test_the_writer_is_read_from_a_byline_a_closing_line_or_a_statements_headline(
+    text: str, name: str, role: str
+) -> None:
+    found = author(text)
+    assert found is not None
+    assert (found.name, found.role) == (name, role)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A reporter's byline: the first person is only inside the quotation.
+        "Council votes on levy\nBy Signe Kallas, City Desk\n\n"
+        'The council will vote on the levy. "We oppose it," said Ana Ruse.',
+        # A report that closes on a line about someone it quoted.
+        'Council votes on levy\n\nThe council will vote. "We oppose it," said Ana Ruse.\n\n'
+        "Ana Ruse is chair of the union.",
+        # A report that closes on someone's statement, not a line about a writer.
+        "Council votes on levy\n\nWe will see. The vote is next week.\n\nAna Ruse said the vote would pass.",
+        # No one is named as writing it.
+        f"The levy is wrong\n\n{ARGUMENT}",
+    ],
+)
+def test_no_writer_without_a_named_writer_speaking_in_the_first_person(text: str) -> None:
+    assert author(text) is None
+
+
+def test_first_person_counts_only_outside_quotations() -> None:
+    assert first_person("Our plan puts this in writing.")
+    assert not first_person('"We heard it from the newspaper," she said.')
+    assert not first_person("The union said it would strike.")
+
+
+COLUMN = (
+    "A toll would empty the old town\n"
+    "By Ana Ruse, who chairs the guild of Velora shopkeepers\n\n"
+    "Every summer our shops take half of their year's money. "
+    "A toll of five crowns would send day visitors to the malls outside the ring road. "
+    "The council says the toll would pay for the bridge. "
+    "We told the council so in March. "
+    '"It is a tax on walking," said Halvor Ekdahl, a baker on Mill Street.\n'
+)
+
+
+def _numbered(text: str) -> list[Statement]:
+    found, _ = number_statements("col", text, sentences(text))
+    return found
+
+
+def test_a_columns_own_sentences_are_its_writers_and_others_keep_their_speakers() -> None:
+    by_start = {s.text[:12]: s for s in _numbered(COLUMN)}
+    for opening in ("Every summer", "A toll of fi", "We told the "):
+        assert by_start[opening].speaker == "Ana Ruse"
+        assert by_start[opening].affiliation == "who chairs the guild of Velora shopkeepers"
+        assert by_start[opening].reported
+    assert by_start["The council "].speaker == "The council"
+    assert by_start['"It is a tax'].speaker == "Halvor Ekdahl"
+
+
+def test_the_closing_line_about_the_writer_is_never_cited() -> None:
+    text = "A toll would empty the old town\n\nWe would lose our customers.\n\nAna Ruse runs a bakery."
+    found = author(text)
+    assert found == Author("Ana Ruse", "runs a bakery", found.tagline if found else None)
+    [line] = [s for s in _numbered(text) if s.text.startswith("Ana Ruse")]
+    assert line.heading
+
+
+def test_a_columns_argument_is_placed_under_the_side_its_writer_speaks_for() -> None:
+    report = (
+        "Council backs bridge toll\n\n"
+        "Velora Town Council voted on Monday for a toll of five crowns on the old bridge. "
+        "Councillor Mattias Orlo said the toll would raise enough to repair the bridge within four years.\n"
+    )
+    statements = _numbered(COLUMN) + [
+        s.model_copy(update={"sid": f"R{n}", "doc_id": "report"}) for n, s in enumerate(_numbered(report))
+    ]
+    affiliations: dict[str, Counter[str]] = {}
+    for s in statements:
+        if s.speaker and s.affiliation:
+            affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
+    bone = rules.backbone(
+        "How do the Velora shopkeepers and Velora Town Council disagree about the bridge toll?",
+        statements,
+        affiliations,
+    )
+    placed = {s.text[:12]: bone.labels.get(s.sid) for s in statements}
+    assert placed["Every summer"] == "Velora shopkeepers"
+    assert placed["A toll of fi"] == "Velora shopkeepers"
+    assert placed["Councillor M"] == "Velora Town Council"
