@@ -80,6 +80,14 @@ def _vectors(statements: list[Statement]) -> np.ndarray:
             "How do the Orvel Valley farmers and Castamir Mills disagree?",
             ["Orvel Valley farmers", "Castamir Mills"],
         ),
+        (  # the recogniser runs one name over both
+            "How do the Pellow Innkeepers' Association and Pellow Town Council disagree about the bed tax?",
+            ["Pellow Innkeepers' Association", "Pellow Town Council"],
+        ),
+        (  # the recogniser misses the first name, and a possessive sits inside it
+            "How do the Dunnet Boatmen's Society and Dunnet Town Council disagree about the mooring fee?",
+            ["Dunnet Boatmen's Society", "Dunnet Town Council"],
+        ),
         (  # the recogniser takes part of the lodge for a facility
             "How do the Velora Ferrymen's Lodge and Velora Town Council disagree about the proposed levy?",
             ["Velora Ferrymen's Lodge", "Velora Town Council"],

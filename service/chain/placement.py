@@ -50,15 +50,19 @@ def question_parties(question: str, statements: Sequence[Statement] = ()) -> lis
     # opponents argue?") is what is disputed, not who disputes it.
     quoted = {t.i for a, b in quote_spans(question)[0] for t in doc if a <= t.idx < b}
     spans: list[tuple[int, int]] = [
-        (e.start, e.end)
+        part
         for e in doc.ents
         if e.label_ in _PARTY_LABELS and not _is_subject_matter(e.root) and e.start not in quoted
+        for part in _coordinated(doc, e.start, e.end)
     ]
-    # Runs of proper nouns, through the names the recogniser found ("Mayor" + "Lena Ostrova").
+    # Runs of proper nouns, through the names the recogniser found ("Mayor" + "Lena Ostrova") and a
+    # possessive inside a name ("the Velora Boatmen's Society").
     other = {i for e in doc.ents if e.label_ not in _PARTY_LABELS for i in range(e.start, e.end)} | quoted
     run: list[int] = []
     for tok in [*doc, None]:
-        if tok is not None and tok.pos_ == "PROPN" and tok.i not in other:
+        possessive = tok is not None and tok.tag_ == "POS" and bool(run) and tok.i + 1 < len(doc)
+        named = tok is not None and (tok.pos_ == "PROPN" or (possessive and doc[tok.i + 1].pos_ == "PROPN"))
+        if tok is not None and named and tok.i not in other:
             run.append(tok.i)
             continue
         if run and not _is_subject_matter(doc[run[-1]]):
@@ -88,6 +92,16 @@ def question_parties(question: str, statements: Sequence[Statement] = ()) -> lis
     names = [n for n in dict.fromkeys(names) if len(n) >= 2 and keys(n)]
     # A party named twice, once with more words ("WikiLeaks" and "WikiLeaks founder"), is one party.
     return [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
+
+
+def _coordinated(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
+    """An entity span the recogniser ran over two coordinated names ("the Velora Lodge and Velora
+    Town Council") as one span per name."""
+    for tok in doc[start:end]:
+        conj = [c for c in tok.head.children if c.dep_ == "conj" and start <= c.i < end]
+        if tok.dep_ == "cc" and start < tok.i and conj and start <= tok.head.i < tok.i:
+            return [(start, tok.i), *_coordinated(doc, tok.i + 1, end)]
+    return [(start, end)]
 
 
 def question_subject(question: str) -> str:
