@@ -75,6 +75,16 @@ def test_pronoun_resolves_across_sentences_outside_the_numbered_ones() -> None:
     assert only.sid == "S1" and only.speaker == "Noorullah Noori"
 
 
+def test_a_name_with_a_who_clause_is_a_person_for_a_later_she() -> None:
+    # The small recogniser tags "Marit Vosk" as an organisation; "who chairs" says she is a person.
+    text = (
+        "Councillor Tove Harkin said the new fares would fund two more boats. "
+        "Marit Vosk, who chairs the ferry users' group, said the fares were too high. "
+        "“We heard about the rise from a poster,” she said."
+    )
+    assert speaker_of(text, "“We heard") == "Marit Vosk"
+
+
 def test_surname_expands_to_the_earlier_full_name() -> None:
     text = (
         "Pakistan’s Defense Minister, Khawaja Asif, delivered a grim assessment on Friday. "
