@@ -213,6 +213,30 @@ def test_a_speaker_is_placed_by_the_affiliation_the_parser_found_or_the_title() 
     assert speaker_side("Edda Marr", affiliations.get("Edda Marr", Counter()), sides) is None
 
 
+def test_a_definite_speaker_takes_the_side_of_the_body_its_head_noun_named() -> None:
+    first = (
+        "Valley wells run dry\n\n"
+        "Ana Ruse, a lawyer for the growers' cooperative, said six wells had dropped by a metre."
+    )
+    second = (
+        "Pumping dispute goes to a hearing\n\n"
+        "Castamir Mills said its pumps drew on a deeper layer. "
+        "The cooperative also says the pumping permit should be reviewed every summer."
+    )
+    one, _ = number_statements("one", first, sentences(first))
+    two, _ = number_statements("two", second, sentences(second), start_index=len(one) + 1)
+    statements = one + two
+    affiliations: dict[str, Counter[str]] = {}
+    for s in statements:
+        if s.speaker and s.affiliation:
+            affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
+    question = "How do the Orvel growers and Castamir Mills disagree about the wells?"
+    bone = rules.backbone(question, statements, affiliations)
+    [last] = [s for s in statements if s.text.startswith("The cooperative")]
+    assert last.speaker == "The cooperative"
+    assert bone.labels[last.sid] == "Orvel growers"
+
+
 def test_the_nearest_side_reads_the_apposition_not_what_is_said() -> None:
     text = "Tomas Vell, who chairs the union's branch committee, said the ministry had lied."
     s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)

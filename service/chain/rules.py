@@ -155,12 +155,17 @@ def _off_question(labels: dict[str, str], on_subject: Mapping[str, float] | None
 
 def _affiliations(speaker: str, known: dict[str, Counter[str]]) -> Counter[str]:
     """The bodies named beside a speaker, and beside anyone whose name ends like theirs: "Ode" and
-    "Karl Ode" are one person in one set of articles."""
-    last = speaker.split()[-1]
+    "Karl Ode" are one person in one set of articles. A short definite phrase ("The cooperative")
+    also takes the bodies named elsewhere by its head noun ("the growers' cooperative")."""
+    words = speaker.split()
+    last = words[-1]
+    head = last.casefold() if words[0].casefold() == "the" and len(words) <= 3 else ""
     out = Counter[str]()
     for name, found in known.items():
         if name == speaker or (name.split()[-1] == last and last[:1].isupper()):
             out.update(found)
+        elif head:
+            out.update({body: n for body, n in found.items() if head in body.casefold().split()})
     return out
 
 
