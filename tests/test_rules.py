@@ -22,6 +22,7 @@ from service.chain.placement import (
     question_subject,
     speaker_side,
     subject_side,
+    titled_body,
     unmentioned,
 )
 from service.chain.retrieve import subject_fit
@@ -235,6 +236,33 @@ def test_a_definite_speaker_takes_the_side_of_the_body_its_head_noun_named() -> 
     [last] = [s for s in statements if s.text.startswith("The cooperative")]
     assert last.speaker == "The cooperative"
     assert bone.labels[last.sid] == "Orvel growers"
+
+
+def test_a_title_whose_words_a_bodys_name_holds_takes_that_bodys_side() -> None:
+    sides = ["Ruritania", "Halden Collection"]
+    bodies = {"The Ruritanian Ministry of Fisheries", "the collection's trustees"}
+    assert titled_body("Fisheries Minister", bodies, sides) == "Ruritania"
+    assert titled_body("Minister", bodies, sides) is None  # one word is too common to tell
+    assert titled_body("Transport Minister", bodies, sides) is None
+    both = bodies | {"the Halden Collection fisheries ministry desk"}
+    assert titled_body("Fisheries Minister", both, sides) is None  # two sides' bodies hold it
+
+
+def test_a_titled_speaker_is_placed_by_the_body_their_title_names() -> None:
+    text = (
+        "Ruritania presses claim for carved boat\n\n"
+        "The Ruritanian Ministry of Fisheries said on Friday that the boat belonged in Ruritania. "
+        "Fisheries Minister Edda Lorn said the sale in 1902 had been unlawful. "
+        "The Halden Collection said the boat had been bought from its builder's grandson."
+    )
+    statements, affiliations = _statements(text)
+    bone = rules.backbone(
+        "Why does the Halden Collection keep the carved boat, and how does Ruritania answer?",
+        statements,
+        affiliations,
+    )
+    [minister] = [s for s in statements if s.text.startswith("Fisheries Minister")]
+    assert bone.labels[minister.sid] == "Ruritania"
 
 
 def test_the_nearest_side_reads_the_apposition_not_what_is_said() -> None:

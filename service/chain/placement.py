@@ -287,6 +287,17 @@ def title_of(speaker: str, statements: Sequence[Statement]) -> str:
     return ""
 
 
+def titled_body(title: str, bodies: set[str], sides: list[str]) -> str | None:
+    """The side of the one body whose name holds every word of a speaker's title ("Culture
+    Minister" and "the Ruritanian Ministry of Culture"); a title of one word ("Minister") is too
+    common to tell."""
+    words = {k for k in keys(title) if not k.startswith("^")}
+    if len(words) < 2:
+        return None
+    found = {match_side(body, sides) for body in bodies if words <= keys(body)} - {None}
+    return found.pop() if len(found) == 1 else None
+
+
 def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> str | None:
     """A guess: the side named nearest a speaker's first mention ("..., said Karl Ode of the
     Ruritanian delegation"). Never for a phrase that counts parties ("both sides", "each country")."""

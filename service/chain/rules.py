@@ -30,6 +30,8 @@ from .placement import (
     side_groups,
     speaker_side,
     subject_side,
+    title_of,
+    titled_body,
 )
 
 CLAIM_WORDS = 25
@@ -92,6 +94,12 @@ def backbone_for(
             sure[s.speaker] = speaker_side(
                 s.speaker, _affiliations(s.speaker, affiliations), sides, statements
             )
+    bodies = {body for found in affiliations.values() for body in found} | {
+        s.speaker for s in statements if s.speaker
+    }
+    for speaker, side in sure.items():
+        if side is None:
+            sure[speaker] = titled_body(title_of(speaker, statements), bodies, sides)
     for s in statements:
         if s.sid in labels:
             continue
