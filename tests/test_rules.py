@@ -18,13 +18,11 @@ from service.chain.placement import (
     keys,
     match_side,
     nearest_for,
-    question_parties,
-    question_subject,
     speaker_side,
     subject_side,
     titled_body,
-    unmentioned,
 )
+from service.chain.question import question_parties, question_subject, unmentioned
 from service.chain.retrieve import subject_fit
 from service.chain.statements import number_statements
 from service.errors import ModelError

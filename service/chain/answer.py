@@ -19,7 +19,7 @@ from . import per_statement, rules, stance
 from .cache import AnswerCache, cache_key, code_version
 from .draft import Draft
 from .per_statement import Outcome
-from .placement import unmentioned
+from .question import unmentioned
 from .retrieve import Retrieved, retrieve
 from .verify import verify
 

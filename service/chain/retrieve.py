@@ -18,7 +18,7 @@ import numpy as np
 from ..library import Store, sentences
 from ..models import Document, RetrievedChunk, Statement
 from .parse import introductions
-from .placement import question_subject
+from .question import question_subject
 from .statements import number_statements
 
 OVERFETCH = 4

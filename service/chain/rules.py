@@ -26,13 +26,13 @@ from .placement import (
     match_side,
     names_several,
     nearest_for,
-    question_parties,
     side_groups,
     speaker_side,
     subject_side,
     title_of,
     titled_body,
 )
+from .question import question_parties
 
 CLAIM_WORDS = 25
 # A side speaks on the question if one of its statements is at least this similar to what the

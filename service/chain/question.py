@@ -1,0 +1,181 @@
+"""What a question asks: the parties it names (from the parser's entities and proper nouns) and
+the matter it is about, which is not a party."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..models import Statement
+from .lexicon import SPEECH_VERBS
+from .parse import parsed
+from .placement import WORD_RE, keys, title_of
+from .quotes import quote_spans
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
+
+# FAC too: the small recogniser takes many an association or lodge for a building ("the Velora
+# Ferrymen's Lodge"); a building the dispute is over is its subject, and one that only sets the
+# scene is never heard, so it drops out.
+_PARTY_LABELS = frozenset({"ORG", "GPE", "NORP", "PERSON", "FAC"})
+# The prepositions that name what is disputed; "in their accounts", "after the talks" do not, but
+# they, too, set the matter or the scene rather than name a party.
+_DISPUTED_PREPS = frozenset("over about on regarding concerning".split())
+_MATTER_PREPS = _DISPUTED_PREPS | frozenset("in at during after before".split())
+
+
+def question_parties(question: str, statements: Sequence[Statement] = ()) -> list[str]:
+    """The parties a question names: its named entities (organisations, places, peoples, persons)
+    and runs of proper nouns the recogniser missed, with adjacent ones joined ("the Afghan
+    Taliban"); coordinated plural nouns ("supporters and opponents") too. What the dispute is over
+    ("over the dam", "about the tariff") is its subject, not a party; places that only set the
+    scene drop out later, unheard. With the candidate `statements`, a name owning a speaker noun
+    ("Velora's mayor") keeps the noun if their speakers are introduced by it (see _possessed_end)."""
+    doc = parsed(question)  # cached: retrieval, the rules and the stance step all ask
+    # A claim quoted in the question ("... 'Ruritania should join the league'. What do supporters and
+    # opponents argue?") is what is disputed, not who disputes it.
+    quoted = {t.i for a, b in quote_spans(question)[0] for t in doc if a <= t.idx < b}
+    spans: list[tuple[int, int]] = [
+        part
+        for e in doc.ents
+        if e.label_ in _PARTY_LABELS and not _is_subject_matter(e.root) and e.start not in quoted
+        for part in _coordinated(doc, e.start, e.end)
+    ]
+    # Runs of proper nouns, through the names the recogniser found ("Mayor" + "Lena Ostrova") and a
+    # possessive inside a name ("the Velora Boatmen's Society").
+    other = {i for e in doc.ents if e.label_ not in _PARTY_LABELS for i in range(e.start, e.end)} | quoted
+    run: list[int] = []
+    for tok in [*doc, None]:
+        possessive = tok is not None and tok.tag_ == "POS" and bool(run) and tok.i + 1 < len(doc)
+        named = tok is not None and (tok.pos_ == "PROPN" or (possessive and doc[tok.i + 1].pos_ == "PROPN"))
+        if tok is not None and named and tok.i not in other:
+            run.append(tok.i)
+            continue
+        if run and not _is_subject_matter(doc[run[-1]]):
+            spans.append((run[0], run[-1] + 1))
+        run = []
+    # Reading every speaker's title parses the statements: only for a question with a possessive.
+    roles = _spoken_roles(statements) if any(t.dep_ == "case" for t in doc) else set()
+    spans = [(a, _possessed_end(doc, b, roles)) for a, b in spans]
+    named = {i for a, b in spans for i in range(a, b)}
+    for tok in doc:
+        if tok.dep_ == "conj" and tok.tag_ == "NNS" and tok.head.tag_ == "NNS":
+            spans += [(tok.head.i, tok.head.i + 1), (tok.i, tok.i + 1)]
+        elif tok.dep_ == "conj" and tok.pos_ == "NOUN" and _first_conjunct(tok).i in named:
+            # "the ministry and the dockworkers' union": a common noun coordinated with a party is one
+            left = min(t.i for t in tok.subtree if t.dep_ in ("compound", "amod", "poss") or t.i == tok.i)
+            spans.append((left, tok.i + 1))
+    # A name that qualifies a plural noun names a group of people ("the Velora growers"): the noun is
+    # part of the party, and how its members are introduced ("grower Ana Ruse").
+    spans = [(a, b + 1) if _qualifies_group(doc, b) else (a, b) for a, b in spans]
+    merged: list[list[int]] = []
+    for a, b in sorted(set(spans)):
+        if merged and a <= merged[-1][1]:  # adjacent or overlapping: one party ("Mayor Lena Ostrova")
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    names = [_trim(doc[a:b].text) for a, b in merged]
+    names = [n for n in dict.fromkeys(names) if len(n) >= 2 and keys(n)]
+    # A party named twice, once with more words ("WikiLeaks" and "WikiLeaks founder"), is one party.
+    return [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
+
+
+def _coordinated(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
+    """An entity span the recogniser ran over two coordinated names ("the Velora Lodge and Velora
+    Town Council") as one span per name."""
+    for tok in doc[start:end]:
+        conj = [c for c in tok.head.children if c.dep_ == "conj" and start <= c.i < end]
+        if tok.dep_ == "cc" and start < tok.i and conj and start <= tok.head.i < tok.i:
+            return [(start, tok.i), *_coordinated(doc, tok.i + 1, end)]
+    return [(start, end)]
+
+
+def question_subject(question: str) -> str:
+    """What a question asks about, without the parties it names ("How do Ruritania and Borduria
+    differ over the Orvel dam?" -> "How do and differ over the Orvel dam?"): the text to measure
+    whether a side says anything on the question at all. The plural noun a name qualifies stays: in
+    "the Velora talks" it says what is asked about, and in "the Velora growers" it is only a word."""
+    text = question
+    plural = {t.text for t in parsed(question) if t.tag_ == "NNS"}
+    for party in sorted(question_parties(question), key=len, reverse=True):
+        words = party.split()
+        keep = words[-1] if len(words) > 1 and words[-1] in plural else ""
+        text = re.sub(rf"(?:\b[Tt]he\s+)?{re.escape(party)}(?:['’]s?)?", f" {keep} ", text)
+    return " ".join(text.split()) or question
+
+
+def unmentioned(question: str, texts: Sequence[str]) -> list[str]:
+    """The common nouns of the matter a question names ("over the sharing of river water", "about
+    the new toll") when the texts carry none of them, else []. Asked of articles on fishing quotas,
+    that question has the same parties and another matter. A noun counts as carried when a word of
+    the texts starts like it (its first five letters: "talks" carries "talk"). A question that names
+    no matter by a common noun is never refused here."""
+    asked = parsed(question_subject(question))
+    nouns = list(
+        dict.fromkeys(
+            t.lemma_.casefold()
+            for t in asked
+            if t.pos_ == "NOUN" and len(t.text) >= 4 and _is_subject_matter(t, _DISPUTED_PREPS)
+        )
+    )
+    if not nouns:
+        return []
+    starts = {w[:n] for text in texts for w in WORD_RE.findall(text.casefold()) for n in (4, 5)}
+    return [] if any(noun[:5] in starts for noun in nouns) else nouns
+
+
+def _is_subject_matter(tok: Token, preps: frozenset[str] = _MATTER_PREPS) -> bool:
+    """Whether a noun is what the dispute is over or where it happens, not who disputes it: it hangs
+    from "over", "about", "in" and the like ("disagree over the Orvel dam", "talks in Velora")."""
+    return any(a.dep_ == "prep" and a.lower_ in preps for a in tok.ancestors)
+
+
+def _qualifies_group(doc: Doc, end: int) -> bool:
+    """Whether the name ending before `end` is a compound of the plural noun right after it."""
+    last = doc[end - 1]
+    return end < len(doc) and doc[end].tag_ == "NNS" and last.dep_ == "compound" and last.head.i == end
+
+
+def _spoken_roles(statements: Sequence[Statement]) -> set[str]:
+    """The keys of every speaker's name, the body beside it and the title before it."""
+    speakers = {s.speaker: s.affiliation for s in statements if s.speaker}
+    return {k for who, body in speakers.items() for k in keys(f"{who} {body} {title_of(who, statements)}")}
+
+
+def _possessed_end(doc: Doc, end: int, roles: set[str]) -> int:
+    """Where a party ends when the name ending before `end` owns a noun that the question makes a
+    speaker: the subject of a verb of speech, or coordinated with another party ("How do Velora's
+    mayor and the growers differ?", "Velora's coach says ..."). That noun is part of the party, and
+    how its speakers are introduced ("Mayor Ana Ruse", "the mayor said"). Otherwise `end`: "Velora's
+    test" in "Does Velora's test work?" is what is asked about. The noun must be one the documents
+    introduce speakers by (`roles`), since the parser misreads such questions often enough."""
+    last = doc[end - 1]
+    if end >= len(doc) or doc[end].dep_ != "case" or last.dep_ != "poss":
+        return end
+    head = last.head
+    first = _first_conjunct(head)
+    coordinated = first is not head or any(c.dep_ == "conj" for c in head.children)
+    speaking = first.head.lemma_.casefold() in SPEECH_VERBS
+    between = range(end + 1, head.i)
+    if (
+        head.i <= end
+        or head.pos_ != "NOUN"
+        or first.dep_ not in ("nsubj", "nsubjpass")
+        or not (coordinated or speaking)
+        or not keys(head.text) & roles
+        or any(doc[j].head.i != head.i or doc[j].dep_ not in ("compound", "amod") for j in between)
+    ):
+        return end
+    return head.i + 1
+
+
+def _first_conjunct(tok: Token) -> Token:
+    while tok.dep_ == "conj" and tok.head is not tok:
+        tok = tok.head
+    return tok
+
+
+def _trim(name: str) -> str:
+    return re.sub(r"^(?:the|The)\s+|\s*['’]s?$", "", " ".join(name.split())).strip(" ,.;:")
