@@ -24,6 +24,7 @@ TAGLINE_WORDS = 30
 _BYLINE_RE = re.compile(r"^(?:[A-Za-z]+\s+)?by\s+(?=[A-Z])", re.IGNORECASE)
 _FINAL_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _FIRST_PERSON = frozenset("i me my mine we us our ours".split())
+_FIRST_RE = re.compile(r"\b(?:" + "|".join(_FIRST_PERSON) + r")\b", re.IGNORECASE)
 _FROM = frozenset({"from", "by", "of"})
 
 
@@ -130,5 +131,9 @@ def _named(phrase: str, alone: bool, predicate: bool = False) -> tuple[str, str]
 
 
 def first_person(sentence: str) -> bool:
-    """Whether the sentence speaks in its writer's first person outside any quotation."""
-    return any(t.lower_ in _FIRST_PERSON and t.pos_ == "PRON" for t in parsed(outside_quotes(sentence)))
+    """Whether the sentence speaks in its writer's first person outside any quotation (parsed only
+    when such a word is there: "US" may be a country)."""
+    words = outside_quotes(sentence)
+    if not _FIRST_RE.search(words):
+        return False
+    return any(t.lower_ in _FIRST_PERSON and t.pos_ == "PRON" for t in parsed(words))
