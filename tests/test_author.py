@@ -14,7 +14,7 @@ from service.chain.statements import number_statements
 from service.library import sentences
 from service.models import Statement
 
-ARGUMENT = "We think the levy is wrong. It costs a family more than a day's meals."
+ARGUMENT = "We think the levy is wrong.\n\nIt costs our families more than a day's meals."
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,9 @@ def test_the_writer_is_read_from_a_byline_a_closing_line_or_a_statements_headlin
         # A reporter's byline: the first person is only inside the quotation.
         "Council votes on levy\nBy Signe Kallas, City Desk\n\n"
         'The council will vote on the levy. "We oppose it," said Ana Ruse.',
+        # A report under a byline naming its outlet, whose narration says "us" once.
+        "Council votes on levy\nBy Signe Kallas, Velora Courier\n\n"
+        "The council will vote on the levy on Monday.\n\nA council spokesperson told us the vote would pass.",
         # A report that closes on a line about someone it quoted.
         'Council votes on levy\n\nThe council will vote. "We oppose it," said Ana Ruse.\n\n'
         "Ana Ruse is chair of the union.",
@@ -96,7 +99,7 @@ COLUMN = (
     "By Ana Ruse, who chairs the guild of Velora shopkeepers\n\n"
     "Every summer our shops take half of their year's money. "
     "A toll of five crowns would send day visitors to the malls outside the ring road. "
-    "The council says the toll would pay for the bridge. "
+    "The council says the toll would pay for the bridge.\n\n"
     "We told the council so in March. "
     '"It is a tax on walking," said Halvor Ekdahl, a baker on Mill Street.\n'
 )
@@ -118,7 +121,7 @@ def test_a_columns_own_sentences_are_its_writers_and_others_keep_their_speakers(
 
 
 def test_the_closing_line_about_the_writer_is_never_cited() -> None:
-    text = "A toll would empty the old town\n\nWe would lose our customers.\n\nAna Ruse runs a bakery."
+    text = "A toll would empty the old town\n\nWe would lose our customers.\n\nI say no.\n\nAna Ruse runs a bakery."
     found = author(text)
     assert found == Author("Ana Ruse", "runs a bakery", found.tagline if found else None)
     [line] = [s for s in _numbered(text) if s.text.startswith("Ana Ruse")]

@@ -6,8 +6,8 @@ a byline under the headline ("By Ana Ruse, chair of the Velora Growers' Union"),
 about them ("Ana Ruse chairs the Velora Growers' Union."), or a headline that calls the document a
 statement or letter from someone ("Statement from the Velora Growers' Union"). A byline alone does
 not make a column: a reporter's does not make the news they narrate their account. The document
-must also speak in the first person outside its quotations ("I", "we", "our"), which news
-narration does not.
+must also speak in the first person outside its quotations ("I", "we", "our") in more than one
+paragraph, which news narration does not.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from .quotes import outside_quotes
 
 OPENING_LINES = 4
 TAGLINE_WORDS = 30
+FIRST_PERSON_LINES = 2
+"""Paragraphs in the first person that make a text its writer's own: a report may say "told us" once."""
 _BYLINE_RE = re.compile(r"^(?:[A-Za-z]+\s+)?by\s+(?=[A-Z])", re.IGNORECASE)
 _FINAL_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _FIRST_PERSON = frozenset("i me my mine we us our ours".split())
@@ -41,7 +43,7 @@ def author(text: str) -> Author | None:
     """The writer of a document written in its writer's first person, if the document names them."""
     lines = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
     found = _byline(lines) or _tagline(lines) or _headline(lines)
-    if found is None or not any(first_person(line) for _, line in lines):
+    if found is None or sum(1 for _, line in lines if first_person(line)) < FIRST_PERSON_LINES:
         return None
     return found
 
