@@ -101,6 +101,7 @@ COLUMN = (
     "A toll of five crowns would send day visitors to the malls outside the ring road. "
     "The council says the toll would pay for the bridge.\n\n"
     "We told the council so in March. "
+    "Our members say the toll is a tax on trade. "
     '"It is a tax on walking," said Halvor Ekdahl, a baker on Mill Street.\n'
 )
 
@@ -112,7 +113,7 @@ def _numbered(text: str) -> list[Statement]:
 
 def test_a_columns_own_sentences_are_its_writers_and_others_keep_their_speakers() -> None:
     by_start = {s.text[:12]: s for s in _numbered(COLUMN)}
-    for opening in ("Every summer", "A toll of fi", "We told the "):
+    for opening in ("Every summer", "A toll of fi", "We told the ", "Our members "):
         assert by_start[opening].speaker == "Ana Ruse"
         assert by_start[opening].affiliation == "who chairs the guild of Velora shopkeepers"
         assert by_start[opening].reported
@@ -121,7 +122,7 @@ def test_a_columns_own_sentences_are_its_writers_and_others_keep_their_speakers(
 
 
 def test_the_closing_line_about_the_writer_is_never_cited() -> None:
-    text = "A toll would empty the old town\n\nWe would lose our customers.\n\nI say no.\n\nAna Ruse runs a bakery."
+    text = "A toll would empty the town\n\nWe would lose customers.\n\nI say no.\n\nAna Ruse runs a bakery."
     found = author(text)
     assert found == Author("Ana Ruse", "runs a bakery", found.tagline if found else None)
     [line] = [s for s in _numbered(text) if s.text.startswith("Ana Ruse")]

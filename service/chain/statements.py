@@ -52,8 +52,10 @@ def number_statements(
         # A dateline ("NORTHPORT -") parses as a subject but names a place, not a speaker.
         speaker = "" if voice.speaker.isupper() and " " not in voice.speaker else voice.speaker
         affiliation = voice.affiliation
-        # A column's own argument, and what its writer says they say ("We warned the council").
-        if writer is not None and not speaker and (not voice.reported or first_person(sentence)):
+        # A column's own argument, what its writer says they say ("We warned the council") and what
+        # they say their own says ("Our plan writes this into the bylaw").
+        own = speaker.split()[0].casefold() in ("our", "my") if speaker else not voice.reported
+        if writer is not None and (own or (not speaker and first_person(sentence))):
             speaker, affiliation = writer.name, writer.role
         if is_injection(sentence):
             skipped += 1
