@@ -412,6 +412,10 @@ def test_one_side_heard_abstains_with_the_reason() -> None:
             "“There was no offer on paper, only promises,” he said.",
             "There was no offer on paper, only promises",
         ),
+        (  # a quotation of two sentences, which no reported clause carries
+            '"For them this is not a relic. It is family," she said.',
+            "For them this is not a relic. It is family",
+        ),
     ],
 )
 def test_a_claim_is_the_reported_clause_or_the_quotation(sentence: str, claim: str) -> None:

@@ -33,6 +33,7 @@ from .placement import (
     titled_body,
 )
 from .question import question_parties
+from .quotes import quote_spans
 
 CLAIM_WORDS = 25
 # A side speaks on the question if one of its statements is at least this similar to what the
@@ -269,6 +270,11 @@ def claim_from(sentence: str) -> str:
         if sub and 2 * sum(1 for t in sub if not t.is_punct) >= n_words:
             text = doc[sub[0].i : sub[-1].i + 1].text
             break
+    else:  # no such clause: a quotation that carries most of the sentence ("'...,' she said")
+        spans = quote_spans(sentence)[0]
+        a, b = max(spans, key=lambda span: span[1] - span[0], default=(0, 0))
+        if 2 * len(sentence[a:b].split()) >= n_words:
+            text = sentence[a:b]
     text = " ".join(text.strip(" \"“”‘’'«».,;:").split())
     words = text.split()
     if len(words) > CLAIM_WORDS:
