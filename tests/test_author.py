@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from service.chain import rules
-from service.chain.author import Author, author, first_person
+from service.chain.author import author, first_person
 from service.chain.statements import number_statements
 from service.library import sentences
 from service.models import Statement
@@ -124,7 +124,10 @@ def test_a_columns_own_sentences_are_its_writers_and_others_keep_their_speakers(
 def test_the_closing_line_about_the_writer_is_never_cited() -> None:
     text = "A toll would empty the town\n\nWe would lose customers.\n\nI say no.\n\nAna Ruse runs a bakery."
     found = author(text)
-    assert found == Author("Ana Ruse", "runs a bakery", found.tagline if found else None)
+    assert found is not None
+    assert (found.name, found.role) == ("Ana Ruse", "runs a bakery")
+    assert found.tagline is not None
+    assert text[found.tagline[0] : found.tagline[1]] == "Ana Ruse runs a bakery."
     [line] = [s for s in _numbered(text) if s.text.startswith("Ana Ruse")]
     assert line.heading
 

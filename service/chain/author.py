@@ -87,9 +87,9 @@ def _headline(lines: list[tuple[int, str]]) -> Author | None:
     for tok in doc:
         if tok.lemma_.casefold() not in SPEECH_NOUNS or tok.pos_ != "NOUN":
             continue
-        sources = [c for c in tok.lefts if c.dep_ in ("compound", "poss")]
-        sources += [g for c in tok.rights if c.dep_ == "prep" and c.lower_ in _FROM for g in c.children]
-        for source in sources[-1:] if sources and sources[-1].i < tok.i else sources:
+        owner = [c for c in tok.lefts if c.dep_ in ("compound", "poss")][-1:]  # the word before it
+        given = [g for c in tok.rights if c.dep_ == "prep" and c.lower_ in _FROM for g in c.children]
+        for source in owner + given:
             if source.pos_ != "PROPN":
                 continue
             first = source.i

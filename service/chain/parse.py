@@ -172,9 +172,10 @@ def _who(subj: Token) -> tuple[str, str, tuple[int, int], str]:
     if name is None:
         ent = _entity(subj)
         proper = next((g for g in group if g.pos_ == "PROPN"), None)
-        if ent is not None and ent.label_ in _GROUP_LABELS:  # a who-clause tells a person the recogniser
+        if ent is not None and ent.label_ in _GROUP_LABELS:
+            # A who-clause tells a person the recogniser took for a body ("Ana Ruse, who chairs ...").
             who = any(c.dep_ == "relcl" and any(w.lower_ == "who" for w in c.children) for c in subj.children)
-            name, kind = ent, "person" if who else "group"  # took for a body ("Ana Ruse, who chairs ...")
+            name, kind = ent, "person" if who else "group"
         elif proper is not None:
             name, kind = _proper(proper), "person"
         else:
