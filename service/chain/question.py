@@ -48,9 +48,7 @@ def question_parties(question: str, statements: Sequence[Statement] = ()) -> lis
     other = {i for e in doc.ents if e.label_ not in _PARTY_LABELS for i in range(e.start, e.end)} | quoted
     run: list[int] = []
     for tok in [*doc, None]:
-        possessive = tok is not None and tok.tag_ == "POS" and bool(run) and tok.i + 1 < len(doc)
-        named = tok is not None and (tok.pos_ == "PROPN" or (possessive and doc[tok.i + 1].pos_ == "PROPN"))
-        if tok is not None and named and tok.i not in other:
+        if tok is not None and tok.i not in other and _in_name(doc, tok, run):
             run.append(tok.i)
             continue
         if run and not _is_subject_matter(doc[run[-1]]):
@@ -80,6 +78,14 @@ def question_parties(question: str, statements: Sequence[Statement] = ()) -> lis
     names = [n for n in dict.fromkeys(names) if len(n) >= 2 and keys(n)]
     # A party named twice, once with more words ("WikiLeaks" and "WikiLeaks founder"), is one party.
     return [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
+
+
+def _in_name(doc: Doc, tok: Token, run: list[int]) -> bool:
+    """Whether a token goes on the run of proper nouns before it: a proper noun, or a possessive
+    between two ("the Dunnet Boatmen's Society")."""
+    if tok.pos_ == "PROPN":
+        return True
+    return bool(run) and tok.tag_ == "POS" and tok.i + 1 < len(doc) and doc[tok.i + 1].pos_ == "PROPN"
 
 
 def _coordinated(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
