@@ -27,6 +27,7 @@ _BYLINE_RE = re.compile(r"^(?:[A-Za-z]+\s+)?by\s+(?=[A-Z])", re.IGNORECASE)
 _FINAL_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _FIRST_PERSON = frozenset("i me my mine we us our ours".split())
 _FIRST_RE = re.compile(r"\b(?:" + "|".join(_FIRST_PERSON) + r")\b", re.IGNORECASE)
+_OWN = frozenset({"our", "my"})
 _FROM = frozenset({"from", "by", "of"})
 
 
@@ -130,6 +131,15 @@ def _named(phrase: str, alone: bool, predicate: bool = False) -> tuple[str, str]
         return None
     role = role.strip().rstrip(".").strip()
     return (name, role) if role else None
+
+
+def writes(speaker: str, reported: bool, sentence: str) -> bool:
+    """Whether a sentence of a writer's own text is theirs: it names no speaker and reports no one,
+    or they report themselves in it ("We warned the council"), or its speaker is theirs ("Our plan
+    writes this into the bylaw")."""
+    if speaker:
+        return speaker.split()[0].casefold() in _OWN
+    return not reported or first_person(sentence)
 
 
 def first_person(sentence: str) -> bool:

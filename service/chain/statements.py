@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..models import Span, Statement
-from .author import author, first_person
+from .author import author, writes
 from .parse import voices
 
 _INJECTION_RE = re.compile(
@@ -52,10 +52,7 @@ def number_statements(
         # A dateline ("NORTHPORT -") parses as a subject but names a place, not a speaker.
         speaker = "" if voice.speaker.isupper() and " " not in voice.speaker else voice.speaker
         affiliation = voice.affiliation
-        # A column's own argument, what its writer says they say ("We warned the council") and what
-        # they say their own says ("Our plan writes this into the bylaw").
-        own = speaker.split()[0].casefold() in ("our", "my") if speaker else not voice.reported
-        if writer is not None and (own or (not speaker and first_person(sentence))):
+        if writer is not None and writes(speaker, voice.reported, sentence):  # a column's own argument
             speaker, affiliation = writer.name, writer.role
         if is_injection(sentence):
             skipped += 1
