@@ -140,6 +140,29 @@ def test_a_possessed_noun_no_speaker_is_introduced_by_stays_out_of_the_party() -
     assert question_parties(question, statements)[0] == "Velora"
 
 
+COUNCIL_ARTICLE = (
+    "Velora council defends ferry fare rise\n\n"
+    "The Velora council said on Monday that the new fares would pay for two boats. "
+    "“We cannot run a ferry on goodwill,” the council said in a statement. "
+    "The Riverside Traders' Association said the rise would empty the market. "
+    "“Our stalls live on day visitors,” its chair Karl Ode said."
+)
+
+
+def test_a_place_qualifying_a_noun_speakers_are_introduced_by_keeps_the_noun() -> None:
+    """The party is the Velora council, not the town, when the documents hear "the council" speak."""
+    statements, affiliations = _statements(COUNCIL_ARTICLE)
+    question = "What do the Velora council and the Riverside Traders' Association say about the fares?"
+    assert question_parties(question)[0] == "Velora"  # without the documents, only the name
+    assert question_parties(question, statements)[0] == "Velora council"
+    bone = rules.backbone(question, statements, affiliations)
+    said = {s.text.split("”")[0]: bone.labels.get(s.sid) for s in statements if s.text.startswith("“")}
+    assert said["“We cannot run a ferry on goodwill,"] == "Velora council"
+    # A noun the documents carry but never hear speak stays out ("run a ferry"): the town's ferry is
+    # what is asked about.
+    assert question_parties("Is the Velora ferry worth its fare?", statements) == ["Velora"]
+
+
 def test_in_a_list_of_arguments_every_argument_is_asked_about() -> None:
     """A short argument reads little like the question it answers; where no one speaks at all, it is
     still asked about (stance.py). In reporting, narration far from the question is not."""

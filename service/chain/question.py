@@ -56,7 +56,7 @@ def question_parties(question: str, statements: Sequence[Statement] = ()) -> lis
         run = []
     # Reading every speaker's title parses the statements: only for a question with a possessive.
     roles = _spoken_roles(statements) if any(t.dep_ == "case" for t in doc) else set()
-    spans = [(a, _possessed_end(doc, b, roles)) for a, b in spans]
+    spans = [(a, _headed_end(doc, _possessed_end(doc, b, roles), statements)) for a, b in spans]
     named = {i for a, b in spans for i in range(a, b)}
     for tok in doc:
         if tok.dep_ == "conj" and tok.tag_ == "NNS" and tok.head.tag_ == "NNS":
@@ -142,6 +142,23 @@ def _qualifies_group(doc: Doc, end: int) -> bool:
     """Whether the name ending before `end` is a compound of the plural noun right after it."""
     last = doc[end - 1]
     return end < len(doc) and doc[end].tag_ == "NNS" and last.dep_ == "compound" and last.head.i == end
+
+
+def _headed_end(doc: Doc, end: int, statements: Sequence[Statement]) -> int:
+    """Where a party ends when the name ending before `end` qualifies the singular noun right after
+    it and that noun speaks in the documents: "the Velora council" is the party when "the council
+    said", not the town. Otherwise `end` ("Velora harbour rules")."""
+    last = doc[end - 1]
+    qualified = end < len(doc) and doc[end].tag_ == "NN" and last.head.i == end
+    if not qualified or last.dep_ not in ("compound", "amod"):
+        return end
+    noun = doc[end].lower_
+    for s in statements:
+        if noun in s.text.casefold():
+            subjects = (t for t in parsed(s.text) if t.dep_ == "nsubj" and t.lower_ == noun)
+            if any(t.head.lemma_.casefold() in SPEECH_VERBS for t in subjects):
+                return end + 1
+    return end
 
 
 def _spoken_roles(statements: Sequence[Statement]) -> set[str]:
