@@ -32,7 +32,8 @@ def question_parties(question: str, statements: Sequence[Statement] = ()) -> lis
     Taliban"); coordinated plural nouns ("supporters and opponents") too. What the dispute is over
     ("over the dam", "about the tariff") is its subject, not a party; places that only set the
     scene drop out later, unheard. With the candidate `statements`, a name owning a speaker noun
-    ("Velora's mayor") keeps the noun if their speakers are introduced by it (see _possessed_end)."""
+    ("Velora's mayor") keeps the noun if their speakers are introduced by it (see _possessed_end),
+    and a name qualifying a noun keeps it if that noun speaks in them (see _headed_end)."""
     doc = parsed(question)  # cached: retrieval, the rules and the stance step all ask
     # A claim quoted in the question ("... 'Ruritania should join the league'. What do supporters and
     # opponents argue?") is what is disputed, not who disputes it.
@@ -147,7 +148,7 @@ def _qualifies_group(doc: Doc, end: int) -> bool:
 def _headed_end(doc: Doc, end: int, statements: Sequence[Statement]) -> int:
     """Where a party ends when the name ending before `end` qualifies the singular noun right after
     it and that noun speaks in the documents: "the Velora council" is the party when "the council
-    said", not the town. Otherwise `end` ("Velora harbour rules")."""
+    said", not the town. Otherwise `end`: in "Is the Velora ferry worth it?" the ferry never speaks."""
     last = doc[end - 1]
     qualified = end < len(doc) and doc[end].tag_ == "NN" and last.head.i == end
     if not qualified or last.dep_ not in ("compound", "amod"):
