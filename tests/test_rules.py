@@ -46,8 +46,13 @@ ARTICLE = (
 )
 
 
-def _statements(text: str = ARTICLE) -> tuple[list[Statement], dict[str, Counter[str]]]:
-    found, _ = number_statements("doc", text, sentences(text))
+def _statements(*texts: str) -> tuple[list[Statement], dict[str, Counter[str]]]:
+    """The statements of one or more documents (ARTICLE when none is given), numbered on across
+    them, and the bodies the parser found beside each speaker."""
+    found: list[Statement] = []
+    for n, text in enumerate(texts or (ARTICLE,), 1):
+        doc_id = "doc" if n == 1 else f"doc{n}"
+        found += number_statements(doc_id, text, sentences(text), start_index=len(found) + 1)[0]
     affiliations: dict[str, Counter[str]] = {}
     for s in found:
         if s.speaker and s.affiliation:
@@ -245,13 +250,7 @@ def test_a_definite_speaker_takes_the_side_of_the_body_its_head_noun_named() -> 
         "Castamir Mills said its pumps drew on a deeper layer. "
         "The cooperative also says the pumping permit should be reviewed every summer."
     )
-    one, _ = number_statements("one", first, sentences(first))
-    two, _ = number_statements("two", second, sentences(second), start_index=len(one) + 1)
-    statements = one + two
-    affiliations: dict[str, Counter[str]] = {}
-    for s in statements:
-        if s.speaker and s.affiliation:
-            affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
+    statements, affiliations = _statements(first, second)
     question = "How do the Orvel growers and Castamir Mills disagree about the wells?"
     bone = rules.backbone(question, statements, affiliations)
     [last] = [s for s in statements if s.text.startswith("The cooperative")]
