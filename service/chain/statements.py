@@ -49,16 +49,16 @@ def number_statements(
     skipped = 0
     for n, (span, voice) in enumerate(zip(spans, found, strict=True)):
         sentence = text[span.start : span.end]
-        # A dateline ("NORTHPORT -") parses as a subject but names a place, not a speaker.
-        speaker = "" if voice.speaker.isupper() and " " not in voice.speaker else voice.speaker
-        affiliation = voice.affiliation
-        if writer is not None and writes(speaker, voice.reported, sentence):  # a column's own argument
-            speaker, affiliation = writer.name, writer.role
         if is_injection(sentence):
             skipped += 1
             continue
         if voice.silent or len(sentence) < MIN_CHARS or not re.search(r"[^\W\d_]{3}", sentence):
             continue
+        # A dateline ("NORTHPORT -") parses as a subject but names a place, not a speaker.
+        speaker = "" if voice.speaker.isupper() and " " not in voice.speaker else voice.speaker
+        affiliation = voice.affiliation
+        if writer is not None and writes(speaker, voice.reported, sentence):  # a column's own argument
+            speaker, affiliation = writer.name, writer.role
         out.append(
             Statement(
                 sid=f"S{start_index + len(out)}",
