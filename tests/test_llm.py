@@ -359,7 +359,13 @@ def test_a_refused_request_is_a_model_error_at_once(code: int) -> None:
 
 @pytest.mark.parametrize(
     "bug",
-    [TypeError("bad operand"), KeyError("missing"), AttributeError("no attribute"), RuntimeError("boom")],
+    [
+        TypeError("bad operand"),
+        KeyError("missing"),
+        AttributeError("no attribute"),
+        RuntimeError("boom"),
+        IndexError("ours"),  # not a reply without choices: the model returned nothing at all
+    ],
 )
 def test_a_bug_in_our_code_surfaces_as_itself_and_is_not_retried(bug: Exception) -> None:
     backend, model, waits = scripted(bug, VALID)

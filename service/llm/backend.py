@@ -43,10 +43,15 @@ class Usage:
     log: list[str] = field(default_factory=list)
 
     def add(self, message: Any) -> None:
-        self.calls += 1
+        """Count one call from the usage a LangChain message carries."""
         usage = getattr(message, "usage_metadata", None) or {}
-        self.prompt_tokens += int(usage.get("input_tokens", 0) or 0)
-        self.completion_tokens += int(usage.get("output_tokens", 0) or 0)
+        self.count(int(usage.get("input_tokens", 0) or 0), int(usage.get("output_tokens", 0) or 0))
+
+    def count(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """Count one call, also one that returned no message (its output cut or filtered)."""
+        self.calls += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
 
 
 class BackendInfo(BaseModel):

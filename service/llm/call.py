@@ -1,6 +1,7 @@
 """The one door to the LLM: render a prompt file with the system framing, ask for a schema, validate
 (leniently parsed JSON, then pydantic), re-ask once with the error, retry transport failures with a
-bounded backoff, and count the cost. Errors in our own code are not model errors and pass through."""
+bounded backoff, turn every other way a call can end (cut, filtered, refused, empty) into a
+ModelError, and count the cost. Errors in our own code are not model errors and pass through."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ModelError
-from . import prompts
+from . import endings, prompts
 from .backend import Backend, Usage
 
 M = TypeVar("M", bound=BaseModel)
@@ -27,6 +28,13 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     openai.APIConnectionError,  # includes APITimeoutError
     openai.APIResponseValidationError,
     httpx.TransportError,
+)
+# What the client raises for a reply that ended without an answer: `parse` raises for "length" and
+# "content_filter", and LangChain a bare IndexError for an empty `choices` (see endings).
+ENDING_ERRORS: tuple[type[BaseException], ...] = (
+    openai.LengthFinishReasonError,
+    openai.ContentFilterFinishReasonError,
+    IndexError,
 )
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 # Modules whose ValueError/KeyError/TypeError describe a malformed server reply, not a bug of ours
@@ -223,19 +231,30 @@ def structured(
 ) -> M:
     """Ask for `schema` with the prompt file `prompt` rendered with `values` (after the shared system
     framing). Invalid output gets one re-ask showing the error; a transport failure gets up to
-    `backend.retries` more tries after a capped wait; then ModelError carrying every attempt."""
+    `backend.retries` more tries after a capped wait; output cut at the token limit one more try with
+    twice the budget where the budget is ours; a refusal, a content filter or a reply with no choices
+    ends at once; each failure is a ModelError carrying every attempt."""
     messages: list[Any] = [
         SystemMessage(content=prompts.system()),
         HumanMessage(content=prompts.load(prompt).render(**values)),
     ]
-    runnable = _runnable(backend, schema, max_tokens)
+    budget = max_tokens
+    runnable = _runnable(backend, schema, budget)
     secrets = backend.secrets
+    who = f"{backend.name}: {backend.model}"
     attempts: list[str] = []
     current = list(messages)
-    reasks_left, failures = 1, 0
+    reasks_left, failures, cuts = 1, 0, 0
     while True:
+        replies = endings.Replies()
+        ending: endings.Ending | None = None
         try:
-            result = runnable.invoke(current)
+            result = runnable.invoke(current, config={"callbacks": [replies]})
+        except ENDING_ERRORS as exc:
+            ending = endings.from_error(exc, replies)
+            if ending is None:
+                raise  # an IndexError of our own: a bug, not a reply without choices
+            usage.count(ending.prompt_tokens, ending.completion_tokens)
         except (openai.APIError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             if not _model_failure(exc):
                 raise  # a bug in our own code: it surfaces as itself, neither retried nor renamed
@@ -243,7 +262,7 @@ def structured(
             attempts.append(scrub(_detail(exc), secrets))
             if not _retryable(exc):
                 # 400, 401, 403, 404...: asking again cannot help; say what the server said.
-                message = f"the model server ({backend.name}: {backend.model}) refused the request: "
+                message = f"the model server ({who}) refused the request: "
                 raise ModelError(scrub(message + _detail(exc), secrets), attempts) from None
             if failures <= backend.retries:
                 usage.retries += 1
@@ -251,10 +270,25 @@ def structured(
                 continue
             # `from None`: the cause's own message may carry what the server echoed (the key included).
             raise ModelError(scrub(_transport_message(backend, exc, failures), secrets), attempts) from None
-        parsed, raw, error = _parse(backend, schema, result)
-        usage.add(raw)
-        if parsed is not None:
-            return _scrub_model(parsed, secrets) if secrets else parsed
+        if ending is None:
+            parsed, raw, error = _parse(backend, schema, result)
+            usage.add(raw)
+            if parsed is not None:
+                return _scrub_model(parsed, secrets) if secrets else parsed
+            ending = endings.from_reply(raw)
+        if ending is not None:
+            attempts.append(scrub(ending.text, secrets)[:2000])
+            usage.log.append(f"{schema.__name__} ended: {ending.kind}")
+            # Only the local method sends a budget of ours; a remote server's own limit cannot be raised.
+            ours = backend.method == "json_object_schema"
+            cuts += ending.kind == "length"
+            if ending.kind == "length" and ours and cuts == 1 and budget < endings.MAX_BUDGET:
+                budget = min(budget * 2, endings.MAX_BUDGET)
+                runnable = _runnable(backend, schema, budget)
+                usage.retries += 1
+                continue  # the same messages: the output was not wrong, only too long for its budget
+            text = endings.message(who, ending, budget if ours else None, cuts)
+            raise ModelError(scrub(text, secrets), attempts)
         error = scrub(error, secrets)
         attempts.append(scrub(_raw_text(raw), secrets)[:2000])
         usage.log.append(f"invalid {schema.__name__}: {error}")
