@@ -33,11 +33,12 @@ SizeCheck = Callable[[int], None]
 
 @dataclass
 class Fetched:
-    """What a URL served: the final URL after redirects, its content type and body."""
+    """What a URL served: the final URL after redirects, its content type, declared charset and body."""
 
     url: str
     content_type: str
     data: bytes
+    charset: str = ""
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -245,6 +246,17 @@ def _get(
         return response.status, found, bytes(body)
 
 
+def content_type(header: str) -> tuple[str, str]:
+    """The media type of a Content-Type header, lower-case, and its charset parameter ("" if none)."""
+    kind, *params = header.split(";")
+    charset = ""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip("\"'").strip()
+    return kind.strip().lower(), charset
+
+
 def fetch(url: str, *, check_size: SizeCheck, timeout_s: float, allow_private: bool = False) -> Fetched:
     """GET `url`, following at most MAX_REDIRECTS redirects, each to a checked public address, within
     `timeout_s` in all. `check_size(n)` raises once the body (declared or read so far) is too big."""
@@ -282,6 +294,6 @@ def fetch(url: str, *, check_size: SizeCheck, timeout_s: float, allow_private: b
             continue
         if status >= 400:
             raise InputError(f"cannot fetch {url}: HTTP {status}")
-        kind = headers.get("content-type", "").split(";")[0].strip().lower()
-        return Fetched(url=str(target), content_type=kind, data=data)
+        kind, charset = content_type(headers.get("content-type", ""))
+        return Fetched(url=str(target), content_type=kind, data=data, charset=charset)
     raise InputError(f"cannot fetch {url}: more than {MAX_REDIRECTS} redirects")
