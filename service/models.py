@@ -24,6 +24,7 @@ class DocumentMeta(Strict):
     n_chunks: int = 0
     source: str = ""
     ingested_at: str = ""
+    encoding: str = ""  # the codec its file was read with ("" for PDFs and documents stored before)
 
 
 class Document(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import re
@@ -112,7 +113,7 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
     "empty.txt": (b"", "is empty"),
     "blank.txt": (b" \n\t\r\n ", "is empty"),
     "binary.txt": (b"GIF89a\x00\x01\x02\x00" + bytes(range(256)), "looks binary"),
-    "latin1.txt": ("Café au lait, señor, über alles.".encode("latin-1"), "not UTF-8"),
+    "noise.txt": (bytes(range(1, 256)) * 4, "looks binary"),
     "image.jpg": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64, "looks binary"),
     "broken.pdf": (b"%PDF-1.4\nnot really a pdf", "not a readable PDF"),
     "blank.html": (
@@ -149,10 +150,13 @@ def test_oversized_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_text_is_kept_exactly(tmp_path: Path, settings: Settings) -> None:
-    raw = "\ufeffTitle line that is long\r\n\r\nTabs\there, nbsp\u00a0here, emoji 😀.\r\n".encode()
+    raw = "Title line that is long\r\n\r\nTabs\there, nbsp\u00a0here, emoji 😀.\r\n".encode()
     loaded = load_file(write(tmp_path / "exact.md", raw), settings)
-    assert loaded.text.encode("utf-8") == raw
-    assert loaded.title == "\ufeffTitle line that is long".strip()
+    assert loaded.text.encode("utf-8") == raw and loaded.encoding == "utf-8"
+    assert loaded.title == "Title line that is long"
+    # A UTF-8 byte-order mark is how the file was saved, not part of the text; nothing else changes.
+    marked = load_file(write(tmp_path / "marked.md", codecs.BOM_UTF8 + raw), settings)
+    assert (marked.text, marked.title, marked.encoding) == (loaded.text, loaded.title, "utf-8-sig")
 
 
 def test_title_falls_back_to_the_file_name(tmp_path: Path, settings: Settings) -> None:
@@ -218,8 +222,10 @@ def test_stdin(settings: Settings) -> None:
     assert (loaded.text, loaded.source) == ("Pasted text, “quoted”.\n", "stdin")
     with pytest.raises(InputError, match="stdin is empty"):
         load_stream(io.BytesIO(b""), "stdin", settings)
-    with pytest.raises(InputError, match="not UTF-8"):
-        load_stream(io.BytesIO(b"caf\xe9"), "stdin", settings)
+    legacy = load_stream(io.BytesIO(b"caf\xe9 cr\xe8me"), "stdin", settings)  # saved in windows-1252
+    assert (legacy.text, legacy.encoding) == ("café crème", "cp1252")
+    with pytest.raises(InputError, match="looks binary"):
+        load_stream(io.BytesIO(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "stdin", settings)
 
 
 # --- URLs ---------------------------------------------------------------------------------------

@@ -3,12 +3,15 @@ handlers): a clear message, a non-zero exit or an error notice, and the store ex
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
 import tracemalloc
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +41,14 @@ NAV_ONLY = (
 MB = 1024 * 1024
 
 
+def zipped(name: str, text: str) -> bytes:
+    """A real ZIP archive holding one text file (a .docx is one too)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, text)
+    return buffer.getvalue()
+
+
 def bad_files(folder: Path) -> dict[str, str]:
     """Broken inputs written into `folder`: file name -> part of the message it must get."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -45,8 +56,9 @@ def bad_files(folder: Path) -> dict[str, str]:
         "empty.txt": (b"", "is empty"),
         "blank.md": (b"  \n\n\t \n", "is empty"),
         "binary.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "looks binary"),
-        "latin1.txt": ("Die Brücke über den Fluß".encode("latin-1"), "not UTF-8"),
-        "utf16.txt": ("The bridge toll".encode("utf-16"), "looks binary"),
+        "archive.txt": (zipped("notes.txt", ARTICLE), "a ZIP archive"),
+        "noise.txt": (bytes(range(1, 256)) * 8, "looks binary: not UTF-8"),
+        "bad-bom.txt": (codecs.BOM_UTF16_LE + b"\x00\xd8" * 8, "UTF-16-LE byte-order mark but is not"),
         "scan.pdf": (make_pdf([]), "no extractable text"),
         "broken.pdf": (b"%PDF-1.7\n1 0 obj <<", "not a readable PDF"),
         "menu.html": (NAV_ONLY.encode(), "no article text found"),

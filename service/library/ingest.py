@@ -120,6 +120,7 @@ def _prepare(item: IngestItem, digest: str, settings: Settings) -> tuple[Documen
         n_chars=len(loaded.text),
         n_chunks=len(chunks),
         source=loaded.source,
+        encoding=loaded.encoding,
         ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     return Document(meta=meta, text=loaded.text), chunks

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
+import re
 from pathlib import Path
+from typing import NamedTuple, NoReturn
 
 from pydantic import BaseModel
 
@@ -27,6 +30,7 @@ class Loaded(BaseModel):
     outlet: str = ""
     date: str = ""
     url: str = ""
+    encoding: str = ""
 
 
 def _check_size(n: int, what: str, settings: Settings) -> None:
@@ -37,20 +41,136 @@ def _check_size(n: int, what: str, settings: Settings) -> None:
         )
 
 
-def decode_text(data: bytes, what: str) -> str:
-    """Strict UTF-8 text, or a clear error for binary and other encodings. Nothing is normalised."""
-    if b"\x00" in data[:8192]:
-        raise InputError(f"{what} looks binary (NUL bytes); give a .txt, .md, .html or .pdf file")
+# Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Files people pick by mistake, named so that the refusal says what was given.
+SIGNATURES = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive, as .docx and .epub files are"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+# Without a byte-order mark these are never guessed: four Latin-1 bytes read as two CJK characters.
+UNMARKED = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le", "utf_7"]
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+
+
+class Decoded(NamedTuple):
+    """Text decoded from bytes, and the codec that decoded it."""
+
+    text: str
+    encoding: str
+
+
+def _refuse_binary(what: str, kind: str = "") -> NoReturn:
+    raise InputError(
+        f"{what} looks binary{f' ({kind})' if kind else ''}, not text; give a .txt, .md, .html or .pdf file"
+    )
+
+
+def _declared_codec(label: str) -> str | None:
+    """Python's codec for a declared charset label, read as a browser reads it; None when unusable."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{what} is not UTF-8 text (byte {exc.start}); convert it to UTF-8 first") from None
-    if not text.strip():
+        name = codecs.lookup(label.strip()).name
+    except LookupError:
+        return None
+    if name.startswith(("utf-16", "utf-32")):
+        return None  # a declaration cannot say UTF-16 without a byte-order mark (WHATWG reads it as UTF-8)
+    # Pages labelled Latin-1 or ASCII use windows-1252's quotes and dashes in 0x80-0x9F; browsers
+    # decode these labels as windows-1252 for that reason.
+    return "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
+
+
+def meta_charset(data: bytes) -> str:
+    """The charset an HTML page declares in a <meta> tag in its first 4 KB, or ""."""
+    found = _META_CHARSET.search(data[:4096])
+    return found.group(1).decode("ascii") if found else ""
+
+
+def _detect(data: bytes) -> str | None:
+    """The legacy encoding charset-normalizer finds for `data`, or None when none reads as text."""
+    from charset_normalizer import from_bytes as detect
+
+    matches = detect(data, cp_exclusion=UNMARKED)
+    best = matches.best()
+    if best is None:
+        return None
+    # On short text the detector ranks the single-byte Latin code pages equal (its own order of
+    # trial then decides); where it cannot tell, windows-1252, the web's default for unlabelled
+    # Western pages, is the likelier and is named as such.
+    if any("cp1252" in m.could_be_from_charset for m in matches if not best < m):
+        return "cp1252"
+    return best.encoding
+
+
+def decode_text(data: bytes, what: str, declared: str = "") -> Decoded:
+    """Text as saved (byte-order mark, UTF-8, declared charset, detected); only the mark is removed."""
+    for signature, kind in SIGNATURES:
+        if data.startswith(signature):
+            _refuse_binary(what, kind)
+    bom = next(((mark, codec) for mark, codec in BOMS if data.startswith(mark)), None)
+    if bom:
+        mark, codec = bom
+        try:
+            text = data[len(mark) :].decode(codec)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{what} starts with a {codec.upper()} byte-order mark but is not {codec.upper()} "
+                f"(byte {exc.start + len(mark)})"
+            ) from None
+        decoded = Decoded(text, "utf-8-sig" if mark == codecs.BOM_UTF8 else codec)
+    else:
+        if b"\x00" in data[:8192]:
+            _refuse_binary(what, "NUL bytes")
+        decoded = _decode_unmarked(data, what, declared)
+    if _mostly_controls(decoded.text):
+        _refuse_binary(what, "control characters")
+    if not decoded.text.strip():
         raise InputError(f"{what} is empty")
-    return text
+    return decoded
 
 
-def from_html(html: str, source: str, url: str = "") -> Loaded:
+def _decode_unmarked(data: bytes, what: str, declared: str) -> Decoded:
+    # Valid UTF-8 comes before a declaration: legacy text almost never forms valid UTF-8 by chance,
+    # while UTF-8 pages under a server's default "ISO-8859-1" label are common.
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    # A declaration that does not decode the bytes is wrong; detection comes next.
+    found = _strict(data, _declared_codec(declared) if declared else None) or _strict(data, _detect(data))
+    if found:
+        return found
+    raise InputError(
+        f"{what} looks binary: not UTF-8 (byte {first_bad}), and no other encoding reads it as text; "
+        "if it is text, save it as UTF-8"
+    )
+
+
+def _strict(data: bytes, codec: str | None) -> Decoded | None:
+    if codec is None:
+        return None
+    try:
+        return Decoded(data.decode(codec), codecs.lookup(codec).name)
+    except UnicodeDecodeError:
+        return None
+
+
+def _mostly_controls(text: str) -> bool:
+    """More than 1% control characters (other than whitespace) in the first 8,192: not prose."""
+    sample = text[:8192]
+    controls = sum(1 for c in sample if (c < " " and c not in "\t\n\r\f\v") or "\x7f" <= c < "\xa0")
+    return "\x00" in sample or controls * 100 > len(sample)
+
+
+def from_html(html: str, source: str, url: str = "", encoding: str = "") -> Loaded:
     """Main text and metadata of an HTML page, via trafilatura."""
     import trafilatura
 
@@ -69,6 +189,7 @@ def from_html(html: str, source: str, url: str = "") -> Loaded:
         outlet=(meta.sitename if meta and meta.sitename else "") or "",
         date=(meta.date if meta and meta.date else "") or "",
         url=(meta.url if meta and meta.url else url) or "",
+        encoding=encoding,
     )
 
 
@@ -93,17 +214,19 @@ def from_pdf(data: bytes, source: str) -> Loaded:
     return Loaded(text=text, source=source, title=title)
 
 
-def from_bytes(data: bytes, name: str, source: str, url: str = "") -> Loaded:
-    """Dispatch on the file name's suffix (text when unknown)."""
+def from_bytes(data: bytes, name: str, source: str, url: str = "", charset: str = "") -> Loaded:
+    """Dispatch on the file name's suffix (text when unknown); `charset` is the one the server declared."""
     suffix = Path(name).suffix.lower()
     if not data.strip():
         raise InputError(f"{source} is empty")
     if suffix in PDF_SUFFIXES or data[:5] == b"%PDF-":
         return from_pdf(data, source)
-    text = decode_text(data, source)
     if suffix in HTML_SUFFIXES:
-        return from_html(text, source, url)
-    return Loaded(text=text, source=source, title=_title_from_text(text, name), url=url)
+        # The server's charset first, then the page's own <meta>, as browsers order them.
+        decoded = decode_text(data, source, charset or meta_charset(data))
+        return from_html(decoded.text, source, url, decoded.encoding)
+    text, encoding = decode_text(data, source, charset)
+    return Loaded(text=text, source=source, title=_title_from_text(text, name), url=url, encoding=encoding)
 
 
 def _title_from_text(text: str, name: str) -> str:
@@ -150,7 +273,7 @@ def load_url(url: str, settings: Settings) -> Loaded:
         name = "page.pdf"
     else:
         name = "page.txt"
-    return from_bytes(fetched.data, name, url, url=url)
+    return from_bytes(fetched.data, name, url, url=url, charset=fetched.charset)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
