@@ -130,7 +130,7 @@ def bad_cases(tmp_path: Path) -> dict[str, tuple[list[str], bytes | None, str]]:
     return {
         "empty": (["ingest", file("empty.txt", b"")], None, "is empty"),
         "binary": (["ingest", file("bin.txt", b"\x00\x01\x02binary")], None, "looks binary"),
-        "latin1": (["ingest", file("l1.txt", "señor".encode("latin-1"))], None, "not UTF-8"),
+        "noise": (["ingest", file("noise.txt", bytes(range(1, 256)) * 4)], None, "looks binary"),
         "pdf": (["ingest", file("bad.pdf", b"%PDF-1.4\ngarbage")], None, "not a readable PDF"),
         "missing": (["ingest", long_name], None, "no such file"),
         "empty-dir": (["ingest", str(tmp_path / "no-articles")], None, "no .txt, .md"),
@@ -150,7 +150,7 @@ def bad_cases(tmp_path: Path) -> dict[str, tuple[list[str], bytes | None, str]]:
 CASE_NAMES = [
     "empty",
     "binary",
-    "latin1",
+    "noise",
     "pdf",
     "missing",
     "empty-dir",
