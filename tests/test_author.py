@@ -1,4 +1,4 @@
-"""A column's or a signed statement's own argument is its writer's account (service/chain/author.py).
+"""A column's or a signed statement's own argument is its writer's account (service/chain/attribution/author.py).
 
 Pure unit tests: the parser only, no model. Every name and sentence is invented."""
 
@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from service.chain import rules
-from service.chain.author import author, first_person
-from service.chain.statements import number_statements
+from service.chain.attribution.author import author, first_person
+from service.chain.attribution.statements import number_statements
+from service.chain.sides import backbone as rules
 from service.library import sentences
 from service.models import Statement
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from service.chain import coref, parse
-from service.chain.parse import Voice, analysis, voices
-from service.chain.quotes import is_quoted
+from service.chain.attribution import coref, parse
+from service.chain.attribution.parse import Voice, analysis, voices
+from service.chain.attribution.quotes import is_quoted
 from service.errors import SetupError
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed"
@@ -274,7 +274,7 @@ def test_document_is_parsed_once_and_cached() -> None:
 
 
 def test_import_loads_nothing() -> None:
-    code = "import sys, service.chain.parse; print('spacy' in sys.modules)"
+    code = "import sys, service.chain.attribution.parse; print('spacy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

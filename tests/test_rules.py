@@ -11,10 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from service.chain import per_statement, rules, stance
-from service.chain.placement import (
-    group,
-    hub_corrected,
+from service.chain.attribution.statements import number_statements
+from service.chain.draft import Outcome
+from service.chain.points import lineup
+from service.chain.points.pairing import group, hub_corrected
+from service.chain.points.wording import claim_from
+from service.chain.retrieve import Retrieved, subject_fit
+from service.chain.sides import backbone as rules
+from service.chain.sides.placement import (
     keys,
     match_side,
     nearest_for,
@@ -22,9 +26,8 @@ from service.chain.placement import (
     subject_side,
     titled_body,
 )
-from service.chain.question import question_parties, question_subject, unmentioned
-from service.chain.retrieve import subject_fit
-from service.chain.statements import number_statements
+from service.chain.sides.question import question_parties, question_subject, unmentioned
+from service.chain.strategies import Job, per_statement, stance
 from service.errors import ModelError
 from service.library import sentences
 from service.llm import Backend, Usage
@@ -195,10 +198,10 @@ def test_in_a_list_of_arguments_each_pairs_with_the_other_sides_nearest() -> Non
     ]
     labels = {"S1": "backers", "S2": "critics", "S3": "backers", "S4": "critics"}
     bone = rules.Backbone(sides=["backers", "critics"], labels=labels)
-    draft = rules.draft(bone, statements, _vectors(statements))
+    draft = lineup.draft(bone, statements, _vectors(statements))
     assert [{a.side for a in p.accounts} for p in draft.points] == [{"backers", "critics"}] * 2
     spoken = [s.model_copy(update={"speaker": "Ana Ruse"}) for s in statements]
-    apart = rules.draft(bone, spoken, _vectors(spoken))
+    apart = lineup.draft(bone, spoken, _vectors(spoken))
     assert all(len(p.accounts) == 1 for p in apart.points)
 
 
@@ -348,7 +351,7 @@ def test_backbone_places_speakers_and_leaves_the_rest_open() -> None:
 def test_backbone_draft_pairs_the_sides_with_claims_from_their_own_quotes() -> None:
     statements, affiliations = _statements()
     bone = rules.backbone(QUESTION, statements, affiliations)
-    draft = rules.draft(bone, statements, _vectors(statements))
+    draft = lineup.draft(bone, statements, _vectors(statements))
     assert draft.answerable and {s.name for s in draft.sides} == set(bone.sides)
     by_id = {s.sid: s.text for s in statements}
     for point in draft.points:
@@ -367,7 +370,7 @@ def test_a_headline_places_its_speaker_but_is_never_cited() -> None:
     assert headline.heading and not any(s.heading for s in statements[1:])
     bone = rules.backbone(QUESTION, statements, affiliations)
     assert bone.labels.get(headline.sid) == "dockworkers' union"  # read for who speaks
-    draft = rules.draft(bone, statements, _vectors(statements))
+    draft = lineup.draft(bone, statements, _vectors(statements))
     cited = {c.id for p in draft.points for a in p.accounts for c in a.citations}
     assert cited and headline.sid not in cited
 
@@ -381,7 +384,7 @@ def test_a_side_heard_only_in_a_headline_has_nothing_to_quote() -> None:
     statements, affiliations = _statements(text)
     bone = rules.backbone(QUESTION, statements, affiliations)
     assert set(bone.labels.values()) == {"Ruritanian Ministry of Ports", "dockworkers' union"}
-    draft = rules.draft(bone, statements, _vectors(statements))
+    draft = lineup.draft(bone, statements, _vectors(statements))
     assert not draft.answerable and draft.reason.startswith("only Ruritanian Ministry of Ports's account")
 
 
@@ -420,7 +423,7 @@ def test_one_side_heard_abstains_with_the_reason() -> None:
     statements, affiliations = _statements(text)
     bone = rules.backbone(QUESTION, statements, affiliations)
     assert "only Ruritanian Ministry of Ports's account" in bone.reason
-    assert not rules.draft(bone, statements, _vectors(statements)).answerable
+    assert not lineup.draft(bone, statements, _vectors(statements)).answerable
 
 
 @pytest.mark.parametrize(
@@ -441,21 +444,23 @@ def test_one_side_heard_abstains_with_the_reason() -> None:
     ],
 )
 def test_a_claim_is_the_reported_clause_or_the_quotation(sentence: str, claim: str) -> None:
-    assert rules.claim_from(sentence) == claim
+    assert claim_from(sentence) == claim
 
 
 # --- the per-statement strategy on the backbone ---------------------------------------------------
 SIDES = ["Ruritanian Ministry of Ports", "dockworkers' union"]
 
 
-def _run(model: ScriptedChatModel, text: str = ARTICLE) -> tuple[per_statement.Outcome, Usage]:
+def _job(model: ScriptedChatModel, text: str = ARTICLE) -> Job:
     statements, affiliations = _statements(text)
     backend = Backend("custom", "scripted", model, "function_calling", "per_statement")
-    usage = Usage()
-    out = per_statement.run(
-        lambda: backend, QUESTION, statements, _vectors(statements), affiliations, usage, lambda *_: None
-    )
-    return out, usage
+    found = Retrieved(statements=statements, vectors=_vectors(statements), affiliations=affiliations)
+    return Job(QUESTION, found, lambda: backend, Usage(), lambda *_: None)
+
+
+def _run(model: ScriptedChatModel, text: str = ARTICLE) -> tuple[Outcome, Usage]:
+    job = _job(model, text)
+    return per_statement.run(job), job.usage
 
 
 def _claims(messages: Any, tool: str | None) -> dict[str, Any]:
@@ -466,7 +471,7 @@ def _claims(messages: Any, tool: str | None) -> dict[str, Any]:
 
 def test_the_model_only_words_the_backbones_points() -> None:
     statements, affiliations = _statements()
-    bone = rules.draft(rules.backbone(QUESTION, statements, affiliations), statements, _vectors(statements))
+    bone = lineup.draft(rules.backbone(QUESTION, statements, affiliations), statements, _vectors(statements))
     model = ScriptedChatModel()
     model.enqueue([_claims] * 6)
     out, usage = _run(model)
@@ -507,13 +512,8 @@ def test_a_failed_call_costs_only_its_part() -> None:
 
 def test_no_call_when_the_backbone_abstains() -> None:
     one_side = "Harbour row\n\nAna Ruse, the ministry's negotiator, said the union had rejected an offer."
-    statements, affiliations = _statements(one_side)
     model = ScriptedChatModel()
-    out = per_statement.run(
-        lambda: Backend("custom", "scripted", model, "function_calling", "per_statement"),
-        QUESTION, statements, _vectors(statements), affiliations, Usage(),
-        lambda *_: None,
-    )  # fmt: skip
+    out = per_statement.run(_job(model, one_side))
     assert not out.draft.answerable and model.tools == []
 
 
@@ -539,7 +539,7 @@ def test_sides_heard_only_on_another_subject() -> None:
     # No side on what the question asks: nothing to compare.
     off = rules.backbone(QUESTION, statements, affiliations, dict.fromkeys(bone.labels, 0.1))
     assert not off.labels and "no side's account on what the question asks" in off.reason
-    assert not rules.draft(off, statements, _vectors(statements)).answerable
+    assert not lineup.draft(off, statements, _vectors(statements)).answerable
     # One side on it is enough: a short account need not echo the question's words.
     one = {sid: (0.5 if side == ministry else 0.1) for sid, side in bone.labels.items()}
     assert rules.backbone(QUESTION, statements, affiliations, one).labels == bone.labels

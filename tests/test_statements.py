@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.chain.statements import headings, is_injection, number_statements
+from service.chain.attribution.statements import headings, is_injection, number_statements
 from service.library.chunk import sentences
 from service.models import Statement
 

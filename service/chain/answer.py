@@ -1,6 +1,6 @@
-"""The comparison chain: retrieve -> statements -> model (one of two strategies) -> verify.
+"""The comparison chain: retrieve -> attribution -> sides -> points (a strategy) -> verify.
 
-Both strategies fill one draft that cites statement ids; code turns ids into quotes, so every
+Every strategy fills one draft that cites statement ids; code turns ids into quotes, so every
 quote shown is verbatim by construction.
 """
 
@@ -10,21 +10,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InputError, ModelError
+from ..errors import InputError
 from ..library import Store
-from ..llm import Backend, BackendInfo, Usage, prompts, structured
-from ..models import Candidate, Comparison, Side, Statement, Stats
+from ..llm import Backend, BackendInfo, Usage, prompts
+from ..models import Candidate, Comparison, Side, Stats
 from ..settings import Settings
-from . import per_statement, rules, stance
 from .cache import AnswerCache, cache_key, code_version
-from .draft import Draft
-from .per_statement import Outcome
-from .question import unmentioned
-from .retrieve import Retrieved, retrieve
+from .retrieve import retrieve
+from .sides.backbone import argued
+from .sides.question import unmentioned
+from .strategies import STRATEGIES, Job, ProgressFn
 from .verify import verify
-
-ProgressFn = Callable[[str, float], None]
-"""Progress callback: (stage message, fraction done in 0..1)."""
 
 MAX_QUESTION = 1000
 # In a list of arguments (no one speaks in the documents), below this subject fit (see
@@ -33,13 +29,6 @@ MAX_QUESTION = 1000
 # question's subject can read far from what the speakers say about it (an invented news article on
 # "talks" whose speakers talk of fees and dues: 0.28), and the rules' ON_SUBJECT check decides.
 MIN_SUBJECT_FIT = 0.5
-
-
-def batch(backend: Backend, question: str, statements: list[Statement], usage: Usage) -> Draft:
-    """The strong-model strategy: everything in one call (a second only to re-ask)."""
-    return structured(
-        backend, Draft, "batch", usage, max_tokens=3000, question=question, statements=statements
-    )
 
 
 def answer(
@@ -92,16 +81,16 @@ def answer(
         return done(_abstain(question, collection, reason, stats))
     # Another matter: arguments (no one speaks) are judged by subject fit, since an argument need not
     # use the question's words; reporting names its matter, so there the matter's nouns must appear.
-    argued = rules.argued(found.statements)
-    if argued and found.subject_fit < MIN_SUBJECT_FIT:
+    argued_ = argued(found.statements)
+    if argued_ and found.subject_fit < MIN_SUBJECT_FIT:
         reason = "the arguments in the documents are about something other than what the question asks"
         return done(_abstain(question, collection, reason, stats))
-    if not argued and (missing := unmentioned(question, [d.text for d in found.documents.values()])):
+    if not argued_ and (missing := unmentioned(question, [d.text for d in found.documents.values()])):
         reason = f"the documents never mention what the question asks about ({', '.join(missing)})"
         return done(_abstain(question, collection, reason, stats))
     progress("statements", 0.2)
     usage = Usage()
-    outcome = _draft(info.strategy, backend, question, found, usage, progress)
+    outcome = STRATEGIES[info.strategy](Job(question, found, backend, usage, progress))
     progress("verifying", 0.95)
     draft = outcome.draft
     checked = verify(draft, found.statements, found.documents)
@@ -146,32 +135,6 @@ def _key(question: str, collection: str, docs: list[Any], settings: Settings, in
         code=code_version(),
         retrieval=[settings.top_k, settings.max_statements, settings.min_relevance],
     )  # fmt: skip
-
-
-def _draft(
-    strategy: str,
-    backend: Callable[[], Backend],
-    question: str,
-    found: Retrieved,
-    usage: Usage,
-    progress: ProgressFn,
-) -> Outcome:
-    """The draft of the configured strategy; a failed one-call answer falls back to the rules'."""
-    statements, vectors, affiliations = found.statements, found.vectors, found.affiliations
-    if strategy == "rules":
-        bone, notes = stance.settle(backend, question, statements, affiliations, found.on_subject, usage)
-        return Outcome(rules.draft(bone, statements, vectors), notes=notes, partial=bool(notes))
-    if strategy == "per_statement":
-        return per_statement.run(
-            backend, question, statements, vectors, affiliations, usage, progress, found.on_subject
-        )
-    progress("model", 0.3)
-    try:
-        return Outcome(batch(backend(), question, statements, usage))
-    except ModelError as exc:
-        bone = rules.backbone(question, statements, affiliations, found.on_subject)
-        note = f"the model's answer failed ({exc}); this is the rules' answer"
-        return Outcome(rules.draft(bone, statements, vectors), notes=[note], partial=True)
 
 
 def _abstain(question: str, collection: str, reason: str, stats: Stats) -> Comparison:

@@ -1,7 +1,9 @@
-"""What a strategy produces before verification: sides and points that cite statement ids."""
+"""What a strategy produces before verification: sides and points that cite statement ids, and the
+outcome that carries a draft with what the reader should know about how it was made."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,3 +52,12 @@ class Draft(BaseModel):
     reason: str = Field("", description="Why not answerable, or empty.")
     sides: list[DraftSide] = Field(default_factory=list)
     points: list[DraftPoint] = Field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """A strategy's draft, and what the reader should know about how it was made."""
+
+    draft: Draft
+    notes: list[str] = field(default_factory=list)
+    partial: bool = False

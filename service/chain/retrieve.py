@@ -17,9 +17,9 @@ import numpy as np
 
 from ..library import Store, sentences
 from ..models import Document, RetrievedChunk, Statement
-from .parse import introductions
-from .question import question_subject
-from .statements import number_statements
+from .attribution.parse import introductions
+from .attribution.statements import number_statements
+from .sides.question import question_subject
 
 OVERFETCH = 4
 VOICE_BONUS = 0.03  # per reporting verb or quotation, at most three: a nudge, not a rewrite

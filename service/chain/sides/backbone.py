@@ -1,10 +1,8 @@
-"""The backbone: a complete answer with no model, which the model strategies build on and must beat.
+"""Sides and placement: which side each statement speaks for, with no model.
 
 Sides are the parties the question names (or, failing that, the bodies the speakers speak for),
 kept only when heard. A statement belongs to the side its speaker speaks for, found from the names
-in the attribution (see placement). The sides' statements pair into points by similarity; each
-account's claim is taken from its best quote, the topic from the nouns the point's statements share,
-and the kind is a contradiction only where a statement denies or negates.
+in the attribution (see placement.py). What the rules leave open is listed for a model to settle.
 """
 
 from __future__ import annotations
@@ -13,16 +11,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from ..models import Statement
-from .draft import Citation, Draft, DraftAccount, DraftPoint, DraftSide
-from .parse import parsed
+from ...models import Statement
 from .placement import (
     MAX_SIDES,
-    PAIR_AT,
-    group,
-    keys,
     match_side,
     names_several,
     nearest_for,
@@ -33,9 +24,7 @@ from .placement import (
     titled_body,
 )
 from .question import question_parties
-from .quotes import quote_spans
 
-CLAIM_WORDS = 25
 # A side speaks on the question if one of its statements is at least this similar to what the
 # question asks, its parties left out (all-MiniLM-L6-v2 cosine). When no side does, the parties speak
 # in the documents about something else (the same two governments on another dispute): no answer.
@@ -43,11 +32,6 @@ CLAIM_WORDS = 25
 # development and tuning cases; short invented test articles put single answerable sides as low as
 # 0.17, so only a question no side speaks on is refused (see _off_question).
 ON_SUBJECT = 0.25
-# Lemmas that deny or reject: with them, two sides' accounts on one point conflict.
-_DENIAL = frozenset(
-    "deny reject dismiss refute dispute contradict false untrue baseless blame accuse never not".split()
-)
-_CLAUSE_DEPS = frozenset({"ccomp", "xcomp"})
 
 
 @dataclass
@@ -176,140 +160,3 @@ def _affiliations(speaker: str, known: dict[str, Counter[str]]) -> Counter[str]:
         elif head:
             out.update({body: n for body, n in found.items() if head in body.casefold().split()})
     return out
-
-
-def draft(
-    bone: Backbone, statements: list[Statement], vectors: np.ndarray, labels: dict[str, str] | None = None
-) -> Draft:
-    """The complete rules answer from `labels` (the backbone's own by default)."""
-    labels = bone.labels if labels is None else labels
-    cited = [i for i, s in enumerate(statements) if s.sid in labels and not s.heading]
-    # A side heard only in a headline has nothing to quote (headlines are never cited).
-    quoted = {labels[statements[i].sid] for i in cited}
-    heard = [side for side in bone.sides if side in quoted]
-    if len(heard) < 2:
-        who = f"only {heard[0]}'s account" if heard else "no side's account"
-        return Draft(answerable=False, reason=bone.reason or f"{who} is in the documents")
-    # In a list of arguments (no one speaks) each argument answers the same motion, so each pairs
-    # with the other side's nearest one however little their words share ("A flat fee is fairer").
-    pair_at = -1.0 if argued(statements) else PAIR_AT
-    groups = group(
-        [statements[i] for i in cited], [labels[statements[i].sid] for i in cited], vectors[cited], pair_at
-    )
-    names = {k for side in heard for k in keys(side)} | {
-        k for s in statements if s.speaker for k in keys(s.speaker)
-    }
-    points = [
-        point([statements[cited[i]] for i in g], labels, heard, vectors[[cited[i] for i in g]], names)
-        for g in groups
-    ]
-    speakers = speakers_by_side(statements, labels, heard)
-    return Draft(
-        answerable=True,
-        sides=[DraftSide(name=side, speakers=speakers[side]) for side in heard],
-        points=points,
-    )
-
-
-def speakers_by_side(
-    statements: list[Statement], labels: dict[str, str], sides: list[str]
-) -> dict[str, list[str]]:
-    """Each side's speakers, in order of first appearance."""
-    out: dict[str, list[str]] = {side: [] for side in sides}
-    for s in statements:
-        side = labels.get(s.sid)
-        if s.speaker and side in out and s.speaker not in out[side]:
-            out[side].append(s.speaker)
-    return out
-
-
-def point(
-    members: list[Statement], labels: dict[str, str], sides: list[str], vectors: np.ndarray, names: set[str]
-) -> DraftPoint:
-    """One point: each side's statements, a claim from the side's best quote, a topic and a kind."""
-    centre = vectors.mean(axis=0)
-    by_side: dict[str, list[int]] = {}
-    for i, s in enumerate(members):
-        by_side.setdefault(labels[s.sid], []).append(i)
-    present = [side for side in sides if side in by_side]
-    accounts = []
-    for side in present:
-        best = max(
-            by_side[side], key=lambda i: float(vectors[i] @ centre) / (np.linalg.norm(vectors[i]) + 1e-12)
-        )
-        accounts.append(
-            DraftAccount(
-                side=side,
-                claim=claim_from(members[best].text),
-                citations=[Citation(id=members[i].sid) for i in by_side[side]],
-            )
-        )
-    kind = (
-        "one_side_only"
-        if len(present) == 1
-        else "contradiction"
-        if _denies(members)
-        else "different_emphasis"
-    )
-    return DraftPoint(topic=topic_of(members, names), kind=kind, accounts=accounts)
-
-
-def claim_from(sentence: str) -> str:
-    """A short claim in the quote's own words: the clause a reporting verb introduces, or the words
-    inside quotation marks, or the sentence; at most CLAIM_WORDS words."""
-    doc = parsed(sentence)
-    text = sentence
-    n_words = sum(1 for t in doc if not t.is_punct)
-    for tok in doc:
-        clause = [c for c in tok.children if c.dep_ in _CLAUSE_DEPS]
-        subject = any(c.dep_ in ("nsubj", "nsubjpass") for c in tok.children)
-        if tok.pos_ != "VERB" or not clause or not subject:
-            continue
-        sub = [t for t in clause[0].subtree if not (t.dep_ == "mark" and t.i == clause[0].left_edge.i)]
-        # A clause that carries most of the sentence is its content; a fragment means a bad parse.
-        if sub and 2 * sum(1 for t in sub if not t.is_punct) >= n_words:
-            text = doc[sub[0].i : sub[-1].i + 1].text
-            break
-    else:  # no such clause: a quotation that carries most of the sentence ("'...,' she said")
-        spans = quote_spans(sentence)[0]
-        a, b = max(spans, key=lambda span: span[1] - span[0], default=(0, 0))
-        if 2 * len(sentence[a:b].split()) >= n_words:
-            text = sentence[a:b]
-    text = " ".join(text.strip(" \"“”‘’'«».,;:").split())
-    words = text.split()
-    if len(words) > CLAIM_WORDS:
-        text = " ".join(words[:CLAIM_WORDS]).rstrip(",;:") + "…"
-    return text[:1].upper() + text[1:]
-
-
-def topic_of(members: list[Statement], names: set[str]) -> str:
-    """What the point is about: the noun phrase around the noun its statements share most (most
-    sides first), leaving out the parties' and speakers' names."""
-    counts: Counter[str] = Counter()
-    phrases: dict[str, Counter[str]] = {}
-    for s in members:
-        doc = parsed(s.text)
-        seen = set()
-        for chunk in doc.noun_chunks:
-            head = chunk.root
-            lemma = head.lemma_.casefold()
-            if head.pos_ != "NOUN" or len(lemma) < 4 or keys(head.text) & names:
-                continue
-            words = [t.text for t in chunk if t.dep_ not in ("det", "poss") and t.pos_ != "PRON"]
-            phrases.setdefault(lemma, Counter())[" ".join(words)] += 1
-            if lemma not in seen:
-                seen.add(lemma)
-                counts[lemma] += 1
-    if not counts:
-        return "Point"
-    lemma = counts.most_common(1)[0][0]
-    phrase = phrases[lemma].most_common(1)[0][0]
-    return phrase[:1].upper() + phrase[1:60]
-
-
-def _denies(members: list[Statement]) -> bool:
-    return any(t.dep_ == "neg" or t.lemma_.casefold() in _DENIAL for s in members for t in parsed(s.text))
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a @ b) / (float(np.linalg.norm(a) * np.linalg.norm(b)) + 1e-12)

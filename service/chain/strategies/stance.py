@@ -16,24 +16,24 @@ from typing import Literal
 
 from pydantic import BaseModel, create_model
 
-from ..errors import CounterpointError
-from ..llm import Backend, Usage, structured
-from ..models import Statement
-from . import rules
+from ...errors import CounterpointError
+from ...llm import Backend, Usage, structured
+from ...models import Statement
+from ..sides.backbone import ON_SUBJECT, Backbone, argued, backbone, backbone_for
 
 MAX_STANCE = 12  # statements in the call, the most on-subject first: a debate's arguments fit
 NONE = "none"
 
 
 def arguments(
-    bone: rules.Backbone, statements: list[Statement], on_subject: Mapping[str, float]
+    bone: Backbone, statements: list[Statement], on_subject: Mapping[str, float]
 ) -> list[Statement]:
     """The statements to ask about: no side heard, and no speaker; on the subject; in document order."""
     if bone.labels:
         return []
     # Where no one speaks at all, the documents are a list of arguments and each is one ("A flat fee
     # is fairer" says little like the question it answers); in reporting, only on-subject narration.
-    floor = float("-inf") if rules.argued(statements) else rules.ON_SUBJECT
+    floor = float("-inf") if argued(statements) else ON_SUBJECT
     open_ = [s for s in statements if not s.speaker and on_subject.get(s.sid, 0.0) >= floor]
     best = {s.sid for s in sorted(open_, key=lambda s: -on_subject.get(s.sid, 0.0))[:MAX_STANCE]}
     return [s for s in statements if s.sid in best]
@@ -59,10 +59,10 @@ def settle(
     affiliations: dict[str, Counter[str]],
     on_subject: Mapping[str, float],
     usage: Usage,
-) -> tuple[rules.Backbone, list[str]]:
+) -> tuple[Backbone, list[str]]:
     """The rules' backbone, with the model's stances where the rules heard no side of the two or
     more the question names and some statements have no speaker; and the note a failed call leaves."""
-    bone = rules.backbone(question, statements, affiliations, on_subject)
+    bone = backbone(question, statements, affiliations, on_subject)
     sides = bone.asked
     items = arguments(bone, statements, on_subject)
     if len(sides) < 2 or not items:
@@ -72,4 +72,4 @@ def settle(
     except CounterpointError as exc:
         note = "no one is named as speaking, and the model's call on which side each argues for failed"
         return bone, [f"{note} ({exc})"]
-    return rules.backbone_for(sides, statements, affiliations, on_subject, given, asked=sides), []
+    return backbone_for(sides, statements, affiliations, on_subject, given, asked=sides), []

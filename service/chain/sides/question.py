@@ -7,11 +7,11 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..models import Statement
-from .lexicon import SPEECH_VERBS
-from .parse import parsed
+from ...models import Statement
+from ..attribution.lexicon import SPEECH_VERBS
+from ..attribution.parse import parsed
+from ..attribution.quotes import quote_spans
 from .placement import WORD_RE, keys, title_of
-from .quotes import quote_spans
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token

@@ -29,6 +29,9 @@ class Said:
     kind: str  # person, group, nominal; or he/they for a pronoun left unresolved
     quoted: bool  # the sentence holds a quotation
     described: frozenset[str] = frozenset()  # nouns that describe the speaker or the saying
+    rule: str = ""  # the pattern that found it (patterns.RULES)
+    cue: str = ""  # the cue's words
+    words: str = ""  # the words that named the speaker in the sentence
 
 
 def described(anchor: Token, subj: Token) -> frozenset[str]:

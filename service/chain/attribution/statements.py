@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..models import Span, Statement
+from ...models import Span, Statement
 from .author import author, writes
 from .parse import voices
 

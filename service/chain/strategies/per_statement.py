@@ -1,7 +1,7 @@
 """The small-model strategy: the rules' backbone, then one short, constrained call per point for
 its wording.
 
-1. The backbone (rules.py) names the sides, places the statements and lines them up in points.
+1. The backbone (sides/, points/) names the sides, places the statements and lines them up in points.
 2. One call per point writes its topic, each side's claim and the kind. A claim that reads closer
    to another side's quotes than to its own, or whose call fails, keeps the backbone's claim, taken
    from the side's best quote. Every call starts with the same text (statements and question), so
@@ -19,34 +19,25 @@ wording: the answer is marked partial, with the reason.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, Field, create_model
 
-from ..errors import ModelError
-from ..llm import Backend, Usage, structured
-from ..models import Statement
-from ..wording import reads_own, stems
-from . import rules, stance
-from .draft import Draft, DraftPoint
-from .placement import MAX_POINTS
+from ...errors import ModelError
+from ...llm import Backend, Usage, structured
+from ...models import Statement
+from ...wording import reads_own, stems
+from ..draft import Draft, DraftPoint, Outcome
+from ..points import lineup
+from ..points.pairing import MAX_POINTS
+from ..sides.backbone import Backbone
+from . import stance
+from .job import Job
 
 MAX_CALLS = MAX_POINTS  # one call per point, and the backbone keeps at most MAX_POINTS
 CONTEXT = 28  # statements shown at the start of every call: within the local model's 4k context
 Progress = Callable[[str, float], None]
-
-
-@dataclass
-class Outcome:
-    """A strategy's draft, and what the reader should know about how it was made."""
-
-    draft: Draft
-    notes: list[str] = field(default_factory=list)
-    partial: bool = False
 
 
 def _point_step(n_sides: int) -> type[BaseModel]:
@@ -57,27 +48,22 @@ def _point_step(n_sides: int) -> type[BaseModel]:
     return create_model("PointStep", topic=(str, Field(max_length=80)), **claims, kind=(kinds, ...))  # type: ignore[call-overload]
 
 
-def run(
-    backend: Callable[[], Backend],
-    question: str,
-    statements: list[Statement],
-    vectors: np.ndarray,
-    affiliations: dict[str, Counter[str]],
-    usage: Usage,
-    progress: Progress,
-    on_subject: Mapping[str, float] | None = None,
-) -> Outcome:
+def run(job: Job) -> Outcome:
     """The per-statement strategy, producing the same kind of draft as the one-call strategy."""
-    bone, notes = stance.settle(backend, question, statements, affiliations, on_subject or {}, usage)
-    draft = rules.draft(bone, statements, vectors)
+    found = job.found
+    statements = found.statements
+    bone, notes = stance.settle(
+        job.backend, job.question, statements, found.affiliations, found.on_subject, job.usage
+    )
+    draft = lineup.draft(bone, statements, found.vectors)
     out = Outcome(draft, notes=notes, partial=bool(notes))
     if draft.answerable:
         context = _context(statements, bone)
-        _write_claims(backend(), question, statements, context, draft, usage, out, progress)
+        _write_claims(job.backend(), job.question, statements, context, draft, job.usage, out, job.progress)
     return out
 
 
-def _context(statements: list[Statement], bone: rules.Backbone) -> list[Statement]:
+def _context(statements: list[Statement], bone: Backbone) -> list[Statement]:
     """The statements every call shows first, the same list each time so the server's prompt cache
     holds it: those the rules left open (who is who), then those they placed, in document order."""
     wanted = set(bone.open_statements) | {s.sid for s in statements if s.speaker in bone.open_speakers}

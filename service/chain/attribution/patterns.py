@@ -1,0 +1,158 @@
+"""The cues of attribution as named spaCy patterns, registered in one place.
+
+Each pattern names one way English reports speech; the words come from lexicon.yaml. A match gives
+the cue (the verb, the noun or "according") and, where the pattern can say it, the speaker. For a
+verb the speaker is its subject, found by `speaker.subject_of`: a walk up through coordinated and
+subordinate verbs ("..., saying that", "and added") that no one pattern says. The rule names are
+what a trace shows (`RULES`): "Ana Ruse (subject of "said")".
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .lexicon import FIRST_PERSON, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
+from .speaker import entity_of, source_of, subject_of
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.matcher import DependencyMatcher, Matcher
+    from spacy.tokens import Doc, Span, Token
+
+LEMMA = "cue_lemma"
+"""A token extension: the lower-cased lemma ("Said" at a sentence start is "say" too)."""
+
+_VERB = {"POS": "VERB"}
+_FROM_BY = {"DEP": {"IN": ["prep", "agent"]}, "LOWER": {"IN": ["from", "by"]}}
+
+
+def _cue(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {"RIGHT_ID": "cue", "RIGHT_ATTRS": attrs}
+
+
+def _child(left: str, right: str, attrs: dict[str, Any], op: str = ">") -> dict[str, Any]:
+    return {"LEFT_ID": left, "REL_OP": op, "RIGHT_ID": right, "RIGHT_ATTRS": attrs}
+
+
+# Pattern name -> spaCy DependencyMatcher patterns. The order is the order of preference when one
+# token matches several.
+PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
+    # "Ana Ruse said", "said the minister", "the union has denied"
+    "reporting_verb": [[_cue({**_VERB, "_": {LEMMA: {"IN": sorted(SPEECH_VERBS)}}})]]
+    # "hit back at", "pointed out that": a verb of speech only with its particle
+    + [
+        [
+            _cue({**_VERB, "_": {LEMMA: verb}}),
+            _child("cue", "particle", {"DEP": {"IN": ["prt", "advmod"]}, "LOWER": particle}),
+        ]
+        for verb, particle in sorted(SPEECH_PHRASES)
+    ],
+    # "Ana Ruse hopes that ...": any verb with a clause, when its subject is named or a pronoun
+    "clause_verb": [[_cue(_VERB), _child("cue", "clause", {"DEP": "ccomp"})]],
+    # "according to the ministry"
+    "according_to": [
+        [
+            _cue({"LOWER": "according"}),
+            _child("cue", "to", {"LOWER": "to"}),
+            _child("to", "speaker", {"DEP": "pobj"}),
+        ]
+    ],
+    # "a warning from the mayor", "issued a statement by its lawyers"
+    "speech_noun_source": [[_cue({"POS": "NOUN", "_": {LEMMA: {"IN": sorted(SPEECH_NOUNS)}}})]],
+}
+
+RULES = {
+    "subject_of_reporting_verb": 'subject of "{cue}"',
+    "inverted_reporting_verb": 'named after "{cue}"',
+    "shared_subject": 'subject of the verb "{cue}" hangs from',
+    "clause_verb": 'subject of "{cue}" with a clause',
+    "according_to": '"according to"',
+    "speech_noun_source": "source of the {cue}",
+    "running_quotation": "a quotation running on from the sentence before",
+    "quotation_after_speaker": "a quotation right after the sentence naming the speaker",
+    "column_writer": "the writer of this column or statement, in the first person",
+}
+"""Rule name -> how a trace reads it, with the cue's words in place of {cue}."""
+
+
+@dataclass(frozen=True)
+class Cue:
+    """An attribution in a sentence: its cue token, the rule that found it and its speaker token."""
+
+    token: Token
+    rule: str
+    speaker: Token
+
+
+@functools.cache
+def _matcher(nlp: Language) -> DependencyMatcher:
+    from spacy.matcher import DependencyMatcher
+    from spacy.tokens import Token
+
+    if not Token.has_extension(LEMMA):
+        Token.set_extension(LEMMA, getter=lambda t: t.lemma_.lower())
+    matcher = DependencyMatcher(nlp.vocab)
+    for name, patterns in PATTERNS.items():
+        matcher.add(name, patterns)
+    return matcher
+
+
+@functools.cache
+def _first_person(nlp: Language) -> Matcher:
+    from spacy.matcher import Matcher
+
+    matcher = Matcher(nlp.vocab)
+    matcher.add("first_person", [[{"LOWER": {"IN": sorted(FIRST_PERSON)}, "POS": "PRON"}]])
+    return matcher
+
+
+def cues(doc: Doc, nlp: Language) -> dict[int, list[Cue]]:
+    """The attributions of a parsed text, by the index of their sentence's first token, in reading
+    order, each with the rule that found it."""
+    matcher = _matcher(nlp)
+    found: dict[int, tuple[int, str, Token | None]] = {}  # cue index -> (preference, rule, speaker)
+    order = {name: n for n, name in enumerate(PATTERNS)}
+    for match_id, ids in matcher(doc):
+        name = nlp.vocab.strings[match_id]
+        named = dict(zip(("cue", *_ids(name, ids)), (doc[i] for i in ids), strict=False))
+        cue, at = named["cue"], order[name]
+        if cue.i not in found or at < found[cue.i][0]:
+            found[cue.i] = (at, name, named.get("speaker"))
+    out: dict[int, list[Cue]] = {}
+    for i in sorted(found):
+        _, name, speaker = found[i]
+        tok = doc[i]
+        rule, subj = _speaker(tok, name, speaker)
+        if subj is not None:
+            out.setdefault(tok.sent.start, []).append(Cue(tok, rule, subj))
+    return out
+
+
+def _ids(name: str, ids: list[int]) -> list[str]:
+    """The names of a match's tokens after the cue, in pattern order."""
+    if name == "according_to":
+        return ["to", "speaker"]
+    return ["particle" if name == "reporting_verb" else "clause"] * (len(ids) - 1)
+
+
+def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token | None]:
+    """The rule's trace name and the speaker token for a matched cue."""
+    if name == "according_to":
+        return name, captured
+    if name == "speech_noun_source":
+        return name, source_of(tok)
+    subj = subject_of(tok)
+    if name == "clause_verb" and subj is not None:
+        if subj.lower_ == "it" or (subj.pos_ != "PRON" and entity_of(subj) is None):
+            return name, None  # "it seems that" is no one speaking; "the data show that" is no voice
+        return name, subj
+    if subj is None or subj.head.i != tok.i:
+        return "shared_subject", subj
+    return ("inverted_reporting_verb" if subj.i > tok.i else "subject_of_reporting_verb"), subj
+
+
+def first_person(doc: Span, nlp: Language) -> bool:
+    """Whether the text holds a first-person pronoun ("I", "we", "our"), as the parser tags it."""
+    return bool(_first_person(nlp)(doc))
