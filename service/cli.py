@@ -61,6 +61,10 @@ def ingest(
     ] = None,
     title: Annotated[str | None, typer.Option(help="Title (default: from the document).")] = None,
     outlet: Annotated[str | None, typer.Option(help="Outlet or publisher.")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(help="Publication date, YYYY-MM-DD (default: from the page's metadata, else none)."),
+    ] = None,
 ) -> None:
     """Add documents to a collection. Re-ingesting the same text is a no-op."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -85,6 +89,7 @@ def ingest(
         return items
 
     def body() -> int:
+        given_date = ing.check_date(date) if date is not None else None
         items = sources()
         if doc_id and len(items) != 1:
             raise InputError("--id needs exactly one document")
@@ -92,7 +97,7 @@ def ingest(
         def loaded() -> Iterator[ing.IngestItem | CounterpointError]:
             for _, load in items:
                 try:
-                    yield ing.IngestItem(load(), doc_id, title, outlet)
+                    yield ing.IngestItem(load(), doc_id, title, outlet, given_date)
                 except CounterpointError as exc:  # reported in its place, after the group
                     yield exc
 

@@ -4,7 +4,7 @@ and keep them in Chroma. `Store` is the only importer of chromadb."""
 from .chunk import chunks, sentences
 from .embed import Embedder, sha256_file
 from .ingest import IngestItem, IngestResult, content_hash, in_groups, ingest, ingest_many
-from .load import SUPPORTED, Loaded, expand_paths, load_file, load_stream, load_url
+from .load import SUPPORTED, Loaded, check_date, expand_paths, load_file, load_stream, load_url
 from .store import Store, check_collection, check_doc_id, open_store
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Loaded",
     "Store",
     "check_collection",
+    "check_date",
     "check_doc_id",
     "chunks",
     "content_hash",

@@ -18,7 +18,7 @@ from ..errors import CounterpointError, InputError
 from ..models import Chunk, Document, DocumentMeta
 from ..settings import Settings
 from .chunk import chunks as make_chunks
-from .load import Loaded
+from .load import Loaded, check_date
 from .store import Store, check_doc_id
 
 GROUP_CHARS = 400_000
@@ -38,6 +38,7 @@ class IngestItem(NamedTuple):
     doc_id: str | None = None
     title: str | None = None
     outlet: str | None = None
+    date: str | None = None
 
 
 def content_hash(text: str) -> str:
@@ -53,10 +54,11 @@ def ingest(
     title: str | None = None,
     outlet: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    date: str | None = None,
 ) -> IngestResult:
     """Chunk, embed and store one document. Same text again is a no-op; failures store nothing."""
     (result,) = ingest_many(
-        store, collection, [IngestItem(loaded, doc_id, title, outlet)], settings, on_progress
+        store, collection, [IngestItem(loaded, doc_id, title, outlet, date)], settings, on_progress
     )
     if isinstance(result, CounterpointError):
         raise result
@@ -107,6 +109,8 @@ def ingest_many(
 def _prepare(item: IngestItem, digest: str, settings: Settings) -> tuple[Document, list[Chunk]]:
     loaded = item.loaded
     doc_id = check_doc_id(item.doc_id) if item.doc_id else digest[:16]
+    # The caller's fields win over the page's metadata; a date typed on the page is checked here.
+    given_date = check_date(item.date if item.date is not None else loaded.date)
     chunks = make_chunks(doc_id, loaded.text, settings.chunk_size, settings.chunk_overlap)
     if not chunks:
         raise InputError(f"{loaded.source}: no text to index")
@@ -114,7 +118,7 @@ def _prepare(item: IngestItem, digest: str, settings: Settings) -> tuple[Documen
         id=doc_id,
         title=(item.title if item.title is not None else loaded.title) or doc_id,
         outlet=(item.outlet if item.outlet is not None else loaded.outlet) or "",
-        date=loaded.date,
+        date=given_date,
         url=loaded.url,
         content_hash=digest,
         n_chars=len(loaded.text),

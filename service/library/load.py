@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import io
 import logging
 import re
@@ -60,6 +61,7 @@ SIGNATURES = (
 # Without a byte-order mark these are never guessed: four Latin-1 bytes read as two CJK characters.
 UNMARKED = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le", "utf_7"]
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Decoded(NamedTuple):
@@ -170,8 +172,27 @@ def _mostly_controls(text: str) -> bool:
     return "\x00" in sample or controls * 100 > len(sample)
 
 
+def iso_date(value: str) -> str:
+    """A calendar date as ISO `YYYY-MM-DD`, or "" when `value` is not one (nothing is guessed)."""
+    value = value.strip()[:10]
+    if not _ISO_DATE.fullmatch(value):
+        return ""
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        return ""
+
+
+def check_date(value: str) -> str:
+    """A user-given date, checked: "" stays "", anything but a real `YYYY-MM-DD` date is an InputError."""
+    value = value.strip()
+    if value and (not _ISO_DATE.fullmatch(value) or not iso_date(value)):
+        raise InputError(f"bad date {value!r}: give the publication date as YYYY-MM-DD, e.g. 2025-10-31")
+    return value
+
+
 def from_html(html: str, source: str, url: str = "", encoding: str = "") -> Loaded:
-    """Main text and metadata of an HTML page, via trafilatura."""
+    """Main text and metadata (title, outlet, publication date) of an HTML page, via trafilatura."""
     import trafilatura
 
     # favor_precision: by default trafilatura returns a page of only menus as its "text" (and puts
@@ -181,14 +202,16 @@ def from_html(html: str, source: str, url: str = "", encoding: str = "") -> Load
     )
     if not text or not text.strip():
         raise InputError(f"{source}: no article text found in the HTML")
-    meta = trafilatura.extract_metadata(html, default_url=url or None)
+    # extensive=False: dates from the page's markup (meta tags, JSON-LD, <time>, the URL) only. The
+    # extensive search takes "© 2023" for 2023-01-01, or a date the article mentions for its own.
+    meta = trafilatura.extract_metadata(html, default_url=url or None, extensive=False)
     return Loaded(
         text=text,
         source=source,
-        title=(meta.title if meta and meta.title else "") or "",
-        outlet=(meta.sitename if meta and meta.sitename else "") or "",
-        date=(meta.date if meta and meta.date else "") or "",
-        url=(meta.url if meta and meta.url else url) or "",
+        title=(meta.title or "").strip(),
+        outlet=(meta.sitename or "").strip(),
+        date=iso_date(meta.date or ""),
+        url=(meta.url or url or "").strip(),
         encoding=encoding,
     )
 
