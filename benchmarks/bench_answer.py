@@ -28,6 +28,8 @@ import re
 import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -209,8 +211,25 @@ def written_out(service: Any, answer: Comparison) -> dict[str, Any]:
             "quote_tokens": count}  # fmt: skip
 
 
+def guarded(failed: dict[str, str], part: str, run: Callable[[], None]) -> None:
+    """Run one part of the measurement; a failure is noted under `part` (its row says why) and the
+    parts after it still run, so one failed model call does not lose the numbers already taken."""
+    try:
+        run()
+    except Exception as exc:  # any failure of a part is reported in the table, never the whole run's end
+        traceback.print_exc(file=sys.stderr)
+        failed[part] = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
+def quotes(service: Any, answer: Comparison) -> dict[str, Any]:
+    """Quote-first next to written-out quotes, one call each, and the chain's answer written out."""
+    out = written_vs_cited(service, statements_of(service, answer))
+    out["chain"] = written_out(service, answer)
+    return out
+
+
 def measure(skip_written: bool = False, backend: str = "local") -> dict[str, Any]:
-    """The whole measurement, in this process (run it in a fresh one)."""
+    """The whole measurement, in this process (run it in a fresh one); failed parts are in "failed"."""
     seeds = sorted(SEED_DIR.glob("*.txt"))
     if not seeds:
         raise SystemExit(f"no seed articles in {SEED_DIR}")
@@ -220,8 +239,9 @@ def measure(skip_written: bool = False, backend: str = "local") -> dict[str, Any
         base = Settings(backend=backend, data_dir=root / "data", chroma_host=None)
         settings = base.model_copy(update={"model_dir": private_model_dir(root / "models", base)})
         log = settings.model_dir / "llama-server.log"
-        result: dict[str, Any] = {"seeds": len(seeds), "backend": backend}
-        runs = []
+        failed: dict[str, str] = {}
+        result: dict[str, Any] = {"seeds": len(seeds), "backend": backend, "failed": failed}
+        runs: list[dict[str, Any]] = []
         # The default first (the rules, no model), then the model's wording (per_statement).
         default = settings.model_copy(update={"strategy": "auto"})
         with open_service(default) as service:
@@ -230,18 +250,26 @@ def measure(skip_written: bool = False, backend: str = "local") -> dict[str, Any
                 service.ingest(load_file(path, settings))
             result["ingest_s"] = time.perf_counter() - started
             result["default_strategy"] = service.backend_info().strategy
-            runs.append(one_answer(service, "default, first", False, log))
-            runs.append(one_answer(service, "default, again", False, log))
-            runs.append(one_answer(service, "default, cached", True, log))
+
+            def default_runs() -> None:
+                runs.append(one_answer(service, "default, first", False, log))
+                runs.append(one_answer(service, "default, again", False, log))
+                runs.append(one_answer(service, "default, cached", True, log))
+
+            guarded(failed, "default", default_runs)
         model = settings.model_copy(update={"strategy": "per_statement"})
         with open_service(model) as service:
-            assert service.model_state() in ("off", ""), "the model server must not be running yet"
-            runs.append(one_answer(service, "model, cold", False, log))
-            runs.append(one_answer(service, "model, warm", False, log))
-            runs.append(one_answer(service, "model, cached", True, log))
-            if not skip_written:
-                result["quotes"] = written_vs_cited(service, statements_of(service, runs[-2]["answer"]))
-                result["quotes"]["chain"] = written_out(service, runs[-2]["answer"])
+
+            def model_runs() -> None:
+                assert service.model_state() in ("off", ""), "the model server must not be running yet"
+                runs.append(one_answer(service, "model, cold", False, log))
+                runs.append(one_answer(service, "model, warm", False, log))
+                runs.append(one_answer(service, "model, cached", True, log))
+
+            guarded(failed, "model", model_runs)
+            warm = next((r["answer"] for r in runs if r["label"] == "model, warm"), None)
+            if not skip_written and warm is not None:
+                guarded(failed, "quotes", lambda: result.update(quotes=quotes(service, warm)))
             pid = server_pid()
             result["peak_rss_mb"] = peak_rss_mb() + (peak_rss_mb(pid) if pid else 0.0)
             result["server_rss_mb"] = peak_rss_mb(pid) if pid else 0.0

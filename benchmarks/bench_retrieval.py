@@ -1,6 +1,7 @@
 """Retrieval latency at 1k, 10k and 100k chunks, embedded and through `chroma run`, in one run.
 
     .venv/bin/python benchmarks/bench_retrieval.py [--sizes 1000,10000,100000] [--queries 200]
+                                                   [--modes embedded,server] [--baseline DIR]
 
 Each library is built with synthetic unit vectors (10 chunks per document) through the product's own
 write path (`Store.add_many`). Each query is timed three ways, interleaved: the product's search
@@ -39,6 +40,7 @@ from service.settings import Settings
 K = 48  # retrieve asks for top_k * OVERFETCH = 12 * 4
 PER_DOC = 10
 WRITE = 5000  # chunks per add_many call while building
+MODES = ("embedded", "server")
 BASELINE_MAX = 10_000  # the baseline's search filters on every committed id: seconds per query beyond
 
 
@@ -153,19 +155,23 @@ def measure_mode(
     return out
 
 
-def measure(sizes: list[int], n_queries: int, baseline: str | None = None) -> dict[str, Any]:
-    """Both modes: embedded (a PersistentClient in a temp dir) and a `chroma run` server."""
+def measure(
+    sizes: list[int], n_queries: int, baseline: str | None = None, modes: tuple[str, ...] = MODES
+) -> dict[str, Any]:
+    """Each of `modes`: embedded (a PersistentClient in a temp dir) and a `chroma run` server."""
     old = load_baseline(baseline)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="cp-bench-retrieval-") as tmp:
         root = Path(tmp)
-        results["embedded"] = measure_mode(
-            Settings(data_dir=root / "data", chroma_host=None), sizes, n_queries, old
-        )
-        (root / "server").mkdir()
-        with chroma_server(root / "server") as (host, port):
-            server = Settings(data_dir=root / "unused", chroma_host=host, chroma_port=port)
-            results["server"] = measure_mode(server, sizes, n_queries, old)
+        if "embedded" in modes:
+            results["embedded"] = measure_mode(
+                Settings(data_dir=root / "data", chroma_host=None), sizes, n_queries, old
+            )
+        if "server" in modes:
+            (root / "server").mkdir()
+            with chroma_server(root / "server") as (host, port):
+                server = Settings(data_dir=root / "unused", chroma_host=host, chroma_port=port)
+                results["server"] = measure_mode(server, sizes, n_queries, old)
     return results
 
 
@@ -175,9 +181,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000", help="chunk counts (default 1k,10k,100k)")
     parser.add_argument("--queries", type=int, default=200, help="queries per size (default 200)")
     parser.add_argument("--baseline", help="a directory holding another checkout as service_before")
+    parser.add_argument("--modes", default=",".join(MODES), help="embedded,server (default both)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = measure(sizes, args.queries, args.baseline)
+    results = measure(sizes, args.queries, args.baseline, tuple(args.modes.split(",")))
     for mode, by_size in results.items():
         for size, paths in by_size.items():
             built = paths.pop("build_s")[0]
