@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -64,8 +65,28 @@ def write(
     collection: str,
     items: list[tuple[Document, list[Chunk], np.ndarray]],
     where: str,
+    presence: Presence | None = None,
 ) -> list[Stored | CounterpointError]:
-    """Write `items` into the docs and chunks collections; one outcome per item, in order."""
+    """Write `items` into the docs and chunks collections; one outcome per item, in order. `presence`
+    (embedded: this process the only writer) learns what the write committed, or forgets its ids."""
+    since = presence.version if presence is not None else 0
+    after: dict[str, dict[str, Any]] = {}
+    try:
+        return _write(docs, chunk_col, collection, items, where, after)
+    finally:  # also after a failure: it may have committed some of the documents
+        if presence is not None:
+            presence.wrote(collection, [d.meta.id for d, _, _ in items], since, key_map(after))
+
+
+def _write(
+    docs: Any,
+    chunk_col: Any,
+    collection: str,
+    items: list[tuple[Document, list[Chunk], np.ndarray]],
+    where: str,
+    after: dict[str, dict[str, Any]],
+) -> list[Stored | CounterpointError]:
+    """The write protocol (see the module docstring); fills `after` with the committed records."""
     plans: dict[str, Plan] = {}
     for doc, chunks, vectors in items:
         plans.setdefault(doc.meta.id, Plan(doc, chunks, vectors, chunk_key(doc.meta.content_hash, chunks)))
@@ -88,7 +109,7 @@ def write(
             names = ", ".join(repr(p.doc.meta.id) for p in todo[:3]) + (", …" if len(todo) > 3 else "")
             raise StoreError(f"could not store {names} in {where}: {brief(exc)}") from exc
         raise
-    after = committed(docs, list(plans))
+    after.update(committed(docs, list(plans)))
     _settle(chunk_col, todo, after)
     out: list[Stored | CounterpointError] = []
     reported: set[str] = set()
@@ -154,6 +175,56 @@ def committed(docs: Any, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {}
     got = docs.get(ids=sorted(set(doc_ids)), include=["metadatas"])
     return {i: m or {} for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+
+class Presence:
+    """Which documents of each collection are committed (id -> chunk key, None when absent), for a
+    process that is the only writer (it holds the embedded data dir), shared by its Stores. A search
+    reads only the docs records it has not seen, instead of every id on every search; a write or delete
+    updates what it changed, and a read that overlapped one is not kept."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the page searches and ingests from several threads
+        self._version = 0  # bumped by every write and delete: a read begun before one is stale
+        self._keys: dict[str, dict[str, str | None]] = {}
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def keys(self, docs: Any, collection: str, doc_ids: set[str]) -> dict[str, str]:
+        """Committed doc id -> chunk key, for those of `doc_ids` that are committed."""
+        with self._lock:
+            version = self._version
+            seen = self._keys.get(collection, {})
+            known = {i: seen[i] for i in doc_ids if i in seen}
+        unknown = doc_ids - known.keys()
+        if unknown:
+            found = key_map(committed(docs, sorted(unknown)))
+            fresh = {i: found.get(i) for i in unknown}
+            with self._lock:
+                if version == self._version:  # no write or delete ended meanwhile: the read still holds
+                    self._keys.setdefault(collection, {}).update(fresh)
+            known.update(fresh)
+        return {i: k for i, k in known.items() if k is not None}
+
+    def wrote(self, collection: str, doc_ids: list[str], since: int, learned: dict[str, str | None]) -> None:
+        """After a write or delete of `doc_ids` begun at version `since`: forget what was known of them,
+        and keep what the write read back after it (`learned`) unless another one ran meanwhile."""
+        with self._lock:
+            quiet = self._version == since
+            self._version += 1
+            seen = self._keys.setdefault(collection, {})
+            for doc_id in doc_ids:
+                seen.pop(doc_id, None)
+            if quiet:
+                seen.update(learned)
+
+    def forget(self) -> None:
+        """Read every presence again (a collection dropped, or a handle gone stale)."""
+        with self._lock:
+            self._version += 1
+            self._keys.clear()
 
 
 def key_map(metas: dict[str, dict[str, Any]]) -> dict[str, str]:

@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from ..errors import CounterpointError, InputError, NotFoundError, StoreBusyError, StoreError
 from ..models import Chunk, Document, DocumentMeta, RetrievedChunk
 from ..settings import Settings
-from .commit import KEY, Stored, brief, committed, key_map, live, meta_from_chroma, write
+from .commit import KEY, Presence, Stored, brief, committed, key_map, live, meta_from_chroma, write
 from .embed import Embedder
 
 COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
@@ -45,9 +46,14 @@ def check_doc_id(doc_id: str) -> str:
     return doc_id
 
 
+# What this process knows of the documents committed in each embedded data dir it holds (see Presence).
+_PRESENCE: dict[Path, Presence] = {}
+
+
 @contextmanager
-def _data_dir_lock(settings: Settings) -> Iterator[None]:
-    """Hold the embedded data directory for this process; refuse (never hang) if another holds it."""
+def _data_dir_lock(settings: Settings) -> Iterator[Presence]:
+    """Hold the embedded data directory for this process (refuse, never hang, if another holds it);
+    yields the presence cache every Store on the dir shares while this process is its only writer."""
     from filelock import FileLock, Timeout
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -64,12 +70,16 @@ def _data_dir_lock(settings: Settings) -> Iterator[None]:
             "or share a Chroma server via COUNTERPOINT_CHROMA_HOST"
         ) from None
     outermost = lock.lock_counter == 1  # nested opens in this process must not erase the owner note
+    key = settings.data_dir.resolve()
     try:
         if outermost:
             owner.write_text(f"pid {os.getpid()}: {' '.join(sys.argv[:2])}", encoding="utf-8")
-        yield
+            _PRESENCE[key] = Presence()
+        yield _PRESENCE[key]
     finally:
         if outermost:
+            # Once released, another process may write: what this one knew of the dir is void.
+            _PRESENCE.pop(key, None)
             owner.unlink(missing_ok=True)
         lock.release()
 
@@ -121,10 +131,17 @@ def _guarded(method: Callable[P, T]) -> Callable[P, T]:
 class Store:
     """Documents and chunks in Chroma. Use `open_store(settings)` to get one."""
 
-    def __init__(self, client: Any, embedder: Embedder | None = None, where: str = "Chroma") -> None:
+    def __init__(
+        self,
+        client: Any,
+        embedder: Embedder | None = None,
+        where: str = "Chroma",
+        presence: Presence | None = None,
+    ) -> None:
         self._client = client
         self._embedder = embedder
         self.where = where
+        self._presence = presence  # embedded only: this process is the sole writer (see Presence)
         # For search, the hot path: collection handles, and the chunk key of each committed document
         # seen (a docs record's metadata costs ~0.2 ms per id to read, its mere presence far less).
         self._handles: dict[str, Any] = {}
@@ -266,14 +283,20 @@ class Store:
         self, collection: str, items: list[tuple[Document, list[Chunk], np.ndarray]]
     ) -> list[Stored | CounterpointError]:
         """Write documents, each whole or not at all (see `commit.write`), in few large writes."""
-        return write(self._docs(collection), self._chunks(collection), collection, items, self.where)
+        docs, chunk_col = self._docs(collection), self._chunks(collection)
+        return write(docs, chunk_col, collection, items, self.where, self._presence)
 
     @_guarded
     def delete(self, collection: str, doc_id: str) -> DocumentMeta:
         """Remove a document: the commit marker first, then its chunks."""
         meta = self.meta(collection, doc_id)
         self._keys.get(collection, {}).pop(doc_id, None)
-        self._docs(collection).delete(ids=[doc_id])
+        since = self._presence.version if self._presence is not None else 0
+        try:
+            self._docs(collection).delete(ids=[doc_id])
+        finally:
+            if self._presence is not None:
+                self._presence.wrote(collection, [doc_id], since, {})
         self._chunks(collection).delete(where={"doc_id": doc_id})
         return meta
 
@@ -318,9 +341,11 @@ class Store:
             n *= 4
 
     def _live_keys(self, collection: str, docs: Any, metas: list[dict[str, Any]]) -> dict[str, str]:
-        """Committed doc id -> chunk key, for the documents of these chunk records. Presence is read
-        every time (another process may delete); a key only when unknown or not the chunk's own."""
+        """Committed doc id -> chunk key, for these chunk records' documents. Embedded, from the cache;
+        on a server presence is read every time (another process may delete), a key only when unknown."""
         ids = {m["doc_id"] for m in metas}
+        if self._presence is not None:
+            return self._presence.keys(docs, collection, ids)
         present = set(docs.get(ids=sorted(ids), include=[])["ids"]) if ids else set()
         known = self._keys.setdefault(collection, {})
         for gone in ids - present:
@@ -346,19 +371,20 @@ class Store:
     def _forget(self) -> None:
         self._handles.clear()
         self._keys.clear()
+        if self._presence is not None:
+            self._presence.forget()
 
 
 @contextmanager
 def open_store(settings: Settings, embedder: Embedder | None = None) -> Iterator[Store]:
     """A Store for the configured Chroma; in embedded mode this process holds the data dir."""
     with contextlib.ExitStack() as stack:
-        if not settings.chroma_host:
-            stack.enter_context(_data_dir_lock(settings))
+        presence = None if settings.chroma_host else stack.enter_context(_data_dir_lock(settings))
         client = make_client(settings)
         # Close before the lock is released: an unclosed embedded client stays cached in this process
         # with its index in memory, and goes stale (queries fail) once another process writes.
         stack.callback(_close_client, client)
-        yield Store(client, embedder, location(settings))
+        yield Store(client, embedder, location(settings), presence)
 
 
 def _close_client(client: Any) -> None:
