@@ -35,7 +35,7 @@ class Document(Strict):
 
 
 class Span(Strict):
-    """A half-open character span `[start, end)` in a document's text (Python string indices)."""
+    """A half-open character span `[start, end)` in a document's text (string indices, in code points)."""
 
     start: int = Field(ge=0)
     end: int = Field(ge=0)
@@ -59,6 +59,20 @@ class RetrievedChunk(Chunk):
     score: float
 
 
+class Why(Strict):
+    """How a statement's speaker and side were found: the rule that decided each, its cue and the
+    words that decided it; for a statement no side took, why (see service/chain/trace.py)."""
+
+    speaker: str = ""
+    speaker_rule: str = ""  # a rule of attribution/patterns.RULES; empty: no speaker found
+    cue: str = ""  # the cue's words: "said", "according to", "warning"
+    speaker_words: str = ""  # the words of the sentence that named the speaker ("she", "the minister")
+    side: str = ""
+    side_rule: str = ""  # a rule of sides/placement.SIDE_RULES; empty: under no side
+    side_words: str = ""  # the words that decided the side (a title, an affiliation, a name)
+    unplaced: str = ""  # why no side took it
+
+
 class Statement(Span):
     """A numbered candidate statement (one sentence) the model can cite by id."""
 
@@ -70,6 +84,7 @@ class Statement(Span):
     quoted: bool = False
     reported: bool = False
     heading: bool = False  # headline matter: read for who speaks, never cited (see statements.py)
+    why: Why = Field(default_factory=Why)  # how its speaker was found
 
 
 class Quote(Strict):
@@ -83,6 +98,7 @@ class Quote(Strict):
     outlet: str = ""
     date: str = ""
     url: str = ""
+    why: Why | None = None  # how its speaker and side were found
 
 
 class Account(Strict):
@@ -126,6 +142,7 @@ class Candidate(Strict):
     doc: str
     start: int
     end: int
+    why: Why | None = None  # its speaker, and its side or why it has none
 
 
 class Comparison(Strict):

@@ -23,7 +23,7 @@ LOCAL_MODEL_ALIASES = {
 
 
 def _default_model_dir() -> Path:
-    # Besides Settings fields, only default factories look at the environment, and only for other
+    # Apart from Settings fields, only default factories look at the environment, and only for other
     # tools' conventions: the XDG cache root here, Gradio's upload folder below.
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "counterpoint" / "models"

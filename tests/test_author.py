@@ -1,4 +1,4 @@
-"""A column's or a signed statement's own argument is its writer's account (service/chain/attribution/author.py).
+"""A column's or a signed statement's own argument is its writer's account (chain/attribution/author.py).
 
 Pure unit tests: the parser only, no model. Every name and sentence is invented."""
 

@@ -45,9 +45,11 @@ from service.settings import Settings
 def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings: Settings) -> None:
     svc, out = FakeService(), tmp_path / "run"
     metrics = run(svc, out, settings)
-    # The labelled answer: every score 1, but claim own-quotes, which grades the labels' own claims.
-    labelled = set(SCORE_NAMES) - {"claim_own_quotes"}
+    # The labelled answer: every score 1, but claim own-quotes, which grades the labels' own claims,
+    # and claim fidelity, where two real sides may say the same (a tie counts one half).
+    labelled = set(SCORE_NAMES) - {"claim_own_quotes", "claim_fidelity"}
     assert metrics.model_dump(include=labelled) == dict.fromkeys(labelled, 1.0)
+    assert metrics.claim_fidelity is not None and metrics.claim_fidelity > 0.99
     assert metrics.claim_own_quotes is not None and metrics.claim_own_quotes > 0.5
     assert metrics.model_dump(include=set(STAGE_NAMES)) == dict.fromkeys(STAGE_NAMES, 1.0)
     assert metrics.cases == len(CASES) and metrics.errors == 0 and metrics.partial == 0
@@ -232,7 +234,8 @@ def test_shared_library_puts_every_document_in_one_collection(tmp_path: Path, se
     svc, out = FakeService(), tmp_path / "run"
     metrics = run(svc, out, settings, shared_library=True)
     assert {col for _, col in svc.asked} == {SHARED}
-    assert len(svc.docs[SHARED]) == sum(len(c.documents) for c in CASES)
+    # One copy of each text: several real cases share an article.
+    assert len(svc.docs[SHARED]) == len({d.text for c in CASES for d in c.documents})
     assert svc.dropped == [SHARED]
     assert metrics.evidence_recall == 1.0 and metrics.grounding == 1.0
     assert json.loads((out / "run.json").read_text())["shared_library"] is True
@@ -304,11 +307,12 @@ def test_a_document_repeated_inside_a_case_is_noted(tmp_path: Path, settings: Se
     assert plan.notes["twins"] == ["document 'b' has the same text as 'a': quotes cite 'a'"]
 
 
-def test_ingest_failure_fails_only_that_case(tmp_path: Path, settings: Settings) -> None:
+def test_ingest_failure_fails_only_the_cases_holding_it(tmp_path: Path, settings: Settings) -> None:
     svc = FakeService()
     real_ingest = svc.ingest
-    owner = ANSWERING[1]  # document ids are unique across the cases: the store id is the doc id
+    owner = ANSWERING[1]  # a document's id is its store id; cases that share the article share it
     bad = owner.documents[0].id
+    holders = {c.id for c in CASES if any(d.id == bad for d in c.documents)}
 
     def ingest(loaded: Loaded, collection: str = "default", doc_id: str | None = None) -> IngestResult:
         if doc_id == bad:
@@ -321,8 +325,8 @@ def test_ingest_failure_fails_only_that_case(tmp_path: Path, settings: Settings)
         metrics = run(svc, out, settings, shared_library=shared)
         errors = {p["id"]: p.get("error") for p in lines(out) if p.get("error")}
         why = f"ingest of {bad!r} failed: InputError: {bad}: no text to index"
-        assert errors == {owner.id: why}
-        assert metrics.errors == 1
+        assert errors == dict.fromkeys(holders, why)
+        assert metrics.errors == len(holders)
 
 
 # --- the real embedded store ----------------------------------------------------------------------
@@ -404,7 +408,7 @@ def test_summary_for_the_terminal(tmp_path: Path, settings: Settings) -> None:
     metrics = run(FakeService(failing_on(FAILS.id)), out, settings)
     text = summary(metrics, out)
     assert re.search(rf"^side F1 +{re.escape(ONE_FAILED)}$", text, re.MULTILINE)
-    assert re.search(r"^claim fidelity +1\.000$", text, re.MULTILINE)
+    assert re.search(r"^claim fidelity +(1\.000|0\.99\d)$", text, re.MULTILINE)
     assert "evidence kept: retrieved 1.000 > placed " in text
     assert f"{len(CASES)} cases, 1 failed" in text and f"report: {out / 'report.md'}" in text
 

@@ -19,6 +19,7 @@ from service.chain.points.wording import claim_from
 from service.chain.retrieve import Retrieved, subject_fit
 from service.chain.sides import backbone as rules
 from service.chain.sides.placement import (
+    Placed,
     keys,
     match_side,
     nearest_for,
@@ -47,6 +48,11 @@ ARTICLE = (
     "Tomas Vell, who chairs the union's branch committee, said members would strike from Monday. "
     "A harbour historian, Edda Marr, said such disputes had recurred since the 1990s."
 )
+
+
+def side_of(placed: Placed | None) -> str | None:
+    """The side of a placement (the tests below check the side; test_why.py checks the rule)."""
+    return None if placed is None else placed.side
 
 
 def _statements(*texts: str) -> tuple[list[Statement], dict[str, Counter[str]]]:
@@ -238,9 +244,10 @@ def test_words_both_sides_share_tell_nobody_apart() -> None:
 def test_a_speaker_is_placed_by_the_affiliation_the_parser_found_or_the_title() -> None:
     statements, affiliations = _statements()
     sides = ["Ruritanian Ministry of Ports", "dockworkers' union"]
-    assert speaker_side("Ana Ruse", affiliations.get("Ana Ruse", Counter()), sides) == sides[0]
-    assert speaker_side("Karl Ode", Counter(), sides, statements) == sides[1]  # "Union leader Karl Ode"
-    assert speaker_side("Edda Marr", affiliations.get("Edda Marr", Counter()), sides) is None
+    assert side_of(speaker_side("Ana Ruse", affiliations.get("Ana Ruse", Counter()), sides)) == sides[0]
+    # "Union leader Karl Ode"
+    assert side_of(speaker_side("Karl Ode", Counter(), sides, statements)) == sides[1]
+    assert side_of(speaker_side("Edda Marr", affiliations.get("Edda Marr", Counter()), sides)) is None
 
 
 def test_a_definite_speaker_takes_the_side_of_the_body_its_head_noun_named() -> None:
@@ -264,11 +271,11 @@ def test_a_definite_speaker_takes_the_side_of_the_body_its_head_noun_named() -> 
 def test_a_title_whose_words_a_bodys_name_holds_takes_that_bodys_side() -> None:
     sides = ["Ruritania", "Halden Collection"]
     bodies = {"The Ruritanian Ministry of Fisheries", "the collection's trustees"}
-    assert titled_body("Fisheries Minister", bodies, sides) == "Ruritania"
-    assert titled_body("Minister", bodies, sides) is None  # one word is too common to tell
-    assert titled_body("Transport Minister", bodies, sides) is None
+    assert side_of(titled_body("Fisheries Minister", bodies, sides)) == "Ruritania"
+    assert side_of(titled_body("Minister", bodies, sides)) is None  # one word is too common to tell
+    assert side_of(titled_body("Transport Minister", bodies, sides)) is None
     both = bodies | {"the Halden Collection fisheries ministry desk"}
-    assert titled_body("Fisheries Minister", both, sides) is None  # two sides' bodies hold it
+    assert side_of(titled_body("Fisheries Minister", both, sides)) is None  # two sides' bodies hold it
 
 
 def test_a_titled_speaker_is_placed_by_the_body_their_title_names() -> None:
@@ -291,28 +298,28 @@ def test_a_titled_speaker_is_placed_by_the_body_their_title_names() -> None:
 def test_the_nearest_side_reads_the_apposition_not_what_is_said() -> None:
     text = "Tomas Vell, who chairs the union's branch committee, said the ministry had lied."
     s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)
-    assert nearest_for("Tomas Vell", [s], ["ministry", "union"]) == "union"
+    assert side_of(nearest_for("Tomas Vell", [s], ["ministry", "union"])) == "union"
     text = "Tomas Vell said the ministry had lied about the offer."
     s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)
-    assert nearest_for("Tomas Vell", [s], ["ministry", "union"]) is None
-    assert nearest_for("both sides", [s], ["ministry", "union"]) is None
+    assert side_of(nearest_for("Tomas Vell", [s], ["ministry", "union"])) is None
+    assert side_of(nearest_for("both sides", [s], ["ministry", "union"])) is None
 
 
 def test_a_side_that_is_the_subject_states_its_position() -> None:
     sides = ["Velora", "Castamir"]
-    assert subject_side("Velora fears the dam will cut its water supply.", sides) == "Velora"
-    assert subject_side("Castamir's proposal was rejected on Monday.", sides) == "Castamir"
-    assert subject_side("The river runs through both countries.", sides) is None
+    assert side_of(subject_side("Velora fears the dam will cut its water supply.", sides)) == "Velora"
+    assert side_of(subject_side("Castamir's proposal was rejected on Monday.", sides)) == "Castamir"
+    assert side_of(subject_side("The river runs through both countries.", sides)) is None
 
 
 def test_a_speaker_naming_two_sides_speaks_for_neither() -> None:
     sides = ["Velora", "Castamir"]
-    assert speaker_side("Velora and Castamir", Counter({"Velora": 2}), sides) is None
-    assert speaker_side("Veloran and Castamiri troops", Counter(), sides) is None
+    assert side_of(speaker_side("Velora and Castamir", Counter({"Velora": 2}), sides)) is None
+    assert side_of(speaker_side("Veloran and Castamiri troops", Counter(), sides)) is None
     text = "Velora and Castamir blamed each other for the collapse, officials on the border said."
     s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)
-    assert nearest_for("Velora and Castamir", [s], sides) is None
-    assert speaker_side("Veloran troops", Counter(), sides) == "Velora"
+    assert side_of(nearest_for("Velora and Castamir", [s], sides)) is None
+    assert side_of(speaker_side("Veloran troops", Counter(), sides)) == "Velora"
 
 
 def test_a_speaker_naming_two_parties_is_not_guessed_by_proximity() -> None:

@@ -174,3 +174,22 @@ def test_stage_averages_leave_unknown_retrieval_out_and_sum_losses() -> None:
     assert metrics.stage_lined_up == pytest.approx(2 / 5)
     assert metrics.evidence == 10
     assert metrics.lost == {"not_retrieved": 1, "no_side": 1, "wrong_side": 2, "not_lined_up": 2}
+
+
+def test_misplaced_evidence_names_the_rule_that_placed_it_or_why_none_did() -> None:
+    from service.eval.report import _misplaced
+
+    wrong = {"side_rule": "proximity", "speaker_rule": "subject_of_reporting_verb"}
+    pred = predict([{"Board": [CLOSE], "Parents": [OPEN]}, {"Board": [MUCH, CHEAP]}], candidates=[FAIR])
+    pred.points[1].accounts["Board"].quotes[1].why = wrong
+    assert pred.candidates is not None
+    pred.candidates[0].why = {"unplaced": "no side in the speaker's name, title or body (the board)"}
+    scores = score_case(make_case(), pred)
+    rules = {(m.quote, m.stage, m.rule) for m in scores.missed}
+    assert rules == {
+        (CHEAP, "wrong_side", "proximity ← subject_of_reporting_verb"),
+        (FAIR, "no_side", "no side in the speaker's name, title or body"),
+    }
+    table = "\n".join(_misplaced([scores]))
+    assert "| proximity ← subject_of_reporting_verb | 1 |  |" in table
+    assert "| no side in the speaker's name, title or body |  | 1 |" in table

@@ -20,7 +20,7 @@ INJECTION = (
 def numbered(text: str, start_index: int = 1) -> tuple[list[Statement], int]:
     """Every sentence of `text` as numbered statements, and the number skipped as injections."""
     spans = sentences(text)
-    return number_statements("doc", text, spans, start_index=start_index, context=spans)
+    return number_statements("doc", text, spans, start_index=start_index)
 
 
 def speaker_of(text: str, sentence_start: str) -> str:
@@ -70,7 +70,7 @@ def test_pronoun_resolves_across_sentences_outside_the_numbered_ones() -> None:
         "He said Pakistan should learn from the experience of other powers."
     )
     context = sentences(text)
-    found, _ = number_statements("doc", text, context[2:], context=context)
+    found, _ = number_statements("doc", text, context[2:])
     [only] = found
     assert only.sid == "S1" and only.speaker == "Noorullah Noori"
 

@@ -93,7 +93,9 @@ def answer(
     outcome = STRATEGIES[info.strategy](Job(question, found, backend, usage, progress))
     progress("verifying", 0.95)
     draft = outcome.draft
-    checked = verify(draft, found.statements, found.documents)
+    statements = found.statements
+    why = outcome.why or {s.sid: s.why for s in statements}
+    checked = verify(draft, found.statements, found.documents, why)
     stats.llm_calls, stats.retries = usage.calls, usage.retries
     stats.prompt_tokens, stats.completion_tokens = usage.prompt_tokens, usage.completion_tokens
     stats.dropped_ids = checked.dropped_ids
@@ -106,7 +108,9 @@ def answer(
         points=checked.points,
         partial=outcome.partial,
         notes=outcome.notes,
-        candidates=[Candidate(doc=x.doc_id, start=x.start, end=x.end) for x in found.statements],
+        candidates=[
+            Candidate(doc=x.doc_id, start=x.start, end=x.end, why=why.get(x.sid)) for x in found.statements
+        ],
         stats=stats,
     )
     result = done(result)

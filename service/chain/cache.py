@@ -23,7 +23,7 @@ ANSWER_CODE = tuple(Path(__file__).parent.parent / d for d in ("chain", "library
 
 @lru_cache(maxsize=1)
 def code_version(dirs: tuple[Path, ...] = ANSWER_CODE) -> str:
-    """A short hash of the Python sources in `dirs`: part of the answer cache key."""
+    """A short hash of the sources in `dirs`: part of the answer cache key."""
     h = hashlib.sha256()
     for d in dirs:
         for path in sorted(d.rglob("*.py")):

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..models import Why
+
 Kind = Literal["contradiction", "different_emphasis", "one_side_only"]
 
 
@@ -61,3 +63,4 @@ class Outcome:
     draft: Draft
     notes: list[str] = field(default_factory=list)
     partial: bool = False
+    why: dict[str, Why] = field(default_factory=dict)  # statement id -> how its speaker and side were found

@@ -27,7 +27,7 @@ SMALL_LIBRARY_CHARS = 60_000  # about a dozen articles: parse them whole
 INSIDE_BONUS = 0.05  # a sentence inside a retrieved chunk
 SPEECH_BONUS = 0.1  # the answer is who said what: speech beats background of the same similarity
 MIN_FIT_STATEMENTS = 3
-# The commonest English reporting words and quotation marks, to rank chunks before any parse.
+# The commonest reporting words and quotation marks, to rank chunks before any parse.
 _SPEECH_RE = re.compile(r"\b(?:said|says|told|added|stated|according to|accused|denied|insisted)\b|[\"“”«»]")
 
 Embed = Callable[[list[str]], np.ndarray]

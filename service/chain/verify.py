@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from pydantic import BaseModel
 
-from ..models import Account, Document, Point, Quote, Side, Statement
+from ..models import Account, Document, Point, Quote, Side, Statement, Why
 from .draft import Draft
 
 
@@ -22,7 +23,7 @@ def _norm(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip().casefold()
 
 
-def _quote(statement: Statement, span: str, doc: Document) -> Quote:
+def _quote(statement: Statement, span: str, doc: Document, why: Why | None) -> Quote:
     start, end = statement.start, statement.end
     if span and span.strip():
         at = statement.text.find(span.strip())
@@ -32,11 +33,17 @@ def _quote(statement: Statement, span: str, doc: Document) -> Quote:
     text = doc.text[start:end]
     meta = doc.meta
     return Quote(doc=meta.id, start=start, end=end, text=text, title=meta.title, outlet=meta.outlet,
-                 date=meta.date, url=meta.url)  # fmt: skip
+                 date=meta.date, url=meta.url, why=why)  # fmt: skip
 
 
-def verify(draft: Draft, statements: list[Statement], documents: dict[str, Document]) -> Verified:
-    """Resolve citations; unknown ids and accounts for unknown sides are dropped and counted."""
+def verify(
+    draft: Draft,
+    statements: list[Statement],
+    documents: dict[str, Document],
+    why: Mapping[str, Why] | None = None,
+) -> Verified:
+    """Resolve citations; unknown ids and accounts for unknown sides are dropped and counted. Each
+    quote carries `why` of its statement; a side the rules did not choose is the model's."""
     if not draft.answerable:
         reason = draft.reason.strip() or "the documents hold no competing accounts on this question"
         return Verified(abstained=True, reason=reason, sides=[], points=[], dropped_ids=0)
@@ -58,7 +65,9 @@ def verify(draft: Draft, statements: list[Statement], documents: dict[str, Docum
                 if side is None or statement is None or statement.doc_id not in documents:
                     dropped += 1
                     continue
-                quote = _quote(statement, citation.span, documents[statement.doc_id])
+                quote = _quote(
+                    statement, citation.span, documents[statement.doc_id], _why(why, statement, side)
+                )
                 if quote.text != documents[statement.doc_id].text[quote.start : quote.end]:
                     dropped += 1  # cannot happen by construction; never show it if it does
                     continue
@@ -93,6 +102,14 @@ def verify(draft: Draft, statements: list[Statement], documents: dict[str, Docum
             continue
         sides.append(Side(name=name, speakers=_speakers(name, side.speakers, cited_by_side[name])))
     return Verified(abstained=False, reason="", sides=sides, points=points, dropped_ids=dropped)
+
+
+def _why(why: Mapping[str, Why] | None, statement: Statement, side: str) -> Why:
+    """How a quote's speaker was found, and its side: the rules' reason, or the model's choice."""
+    found = (why or {}).get(statement.sid) or statement.why
+    if found.side == side:
+        return found
+    return found.model_copy(update={"side": side, "side_rule": "model", "side_words": "", "unplaced": ""})
 
 
 def _speakers(side: str, claimed: list[str], cited: list[Statement]) -> list[str]:

@@ -95,6 +95,7 @@ class PredQuote(Open):
     start: int
     end: int
     text: str
+    why: dict[str, str] | None = None  # an extra field: how its speaker and side were found
 
 
 class PredAccount(Open):
@@ -126,6 +127,7 @@ class PredCandidate(Open):
     doc: str
     start: int
     end: int
+    why: dict[str, str] | None = None  # its speaker, and its side or why it has none
 
 
 class Prediction(Open):

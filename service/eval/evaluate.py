@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from ..errors import InputError
-from ..models import Comparison
+from ..models import Comparison, Why
 from ..settings import BackendName, Settings, Strategy
 from .cases import Case, Prediction, PredStats, default_cases_path, load_cases, read_predictions
 from .scores import CaseScores, Metrics, aggregate, score_case
@@ -63,6 +63,7 @@ def prediction_line(case: Case, comparison: Comparison, lib: Library, latency_s:
                             "end": q.end,
                             "text": q.text,
                             **{k: v for k in ("title", "outlet", "date", "url") if (v := getattr(q, k))},
+                            **_why(q.why),
                         }
                         for q in a.quotes
                     ],
@@ -83,9 +84,16 @@ def prediction_line(case: Case, comparison: Comparison, lib: Library, latency_s:
         line["notes"] = notes
     if comparison.candidates:  # none reported: retrieval is unknown to the stage diagnostics
         line["candidates"] = [
-            {"doc": lib.name_for(case, c.doc), "start": c.start, "end": c.end} for c in comparison.candidates
+            {"doc": lib.name_for(case, c.doc), "start": c.start, "end": c.end, **_why(c.why)}
+            for c in comparison.candidates
         ]
     return line
+
+
+def _why(why: Why | None) -> dict[str, Any]:
+    """The trace's filled fields, under "why" (nothing when there is none)."""
+    found = why.model_dump(exclude_defaults=True) if why is not None else {}
+    return {"why": found} if found else {}
 
 
 def failed_line(case: Case, error: str, latency_s: float) -> dict[str, Any]:

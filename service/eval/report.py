@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,30 @@ def _stages(rows: Sequence[CaseScores], metrics: Metrics) -> list[str]:
     return lines
 
 
+def _misplaced(rows: Sequence[CaseScores]) -> list[str]:
+    """Labelled evidence under the wrong side or under no side, counted by the rule that put it there
+    (side rule ← speaker rule) or by why no rule placed it: the rule that misfires most is on top."""
+    wrong, none = Counter[str](), Counter[str]()
+    for row in rows:
+        for m in row.missed:
+            if m.stage == "wrong_side":
+                wrong[m.rule or "no trace"] += 1
+            elif m.stage == "no_side":
+                none[m.rule or "no trace"] += 1
+    if not wrong and not none:
+        return ["No labelled evidence is under the wrong side or under no side."]
+    lines = [
+        "Each labelled quote under the wrong side is counted by the rule that chose that side and, after",
+        "the arrow, the rule that found the speaker; each under no side, by why no rule placed it.",
+        "",
+        "| rule | under the wrong side | under no side |",
+        "|---|---:|---:|",
+    ]
+    for rule in sorted(wrong.keys() | none.keys(), key=lambda r: (-(wrong[r] + none[r]), r)):
+        lines.append(f"| {_cell(rule)} | {wrong[rule] or ''} | {none[rule] or ''} |")
+    return lines
+
+
 def _cost(rows: Sequence[CaseScores], metrics: Metrics) -> list[str]:
     m = metrics
     lines = [
@@ -256,6 +281,10 @@ def write_report(
         "## Where evidence was lost",
         "",
         *_stages(rows, metrics),
+        "",
+        "## Misplaced evidence, by rule",
+        "",
+        *_misplaced(rows),
         "",
         "## Cost per case",
         "",

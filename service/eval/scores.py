@@ -78,6 +78,7 @@ class Missed(Strict):
     doc: str
     quote: str
     stage: str = ""  # where it was lost: a key of LOSSES ("" in runs from before the diagnostics)
+    rule: str = ""  # for wrong_side and no_side: the rule that misplaced it, or why none placed it
 
 
 class Misattributed(Strict):
@@ -238,8 +239,9 @@ def score_case(case: Case, pred: Prediction, texts: dict[str, str] | None = None
                 doc=lab.doc,
                 quote=lab.quote,
                 stage=where or "",
+                rule=rule,
             )
-            for lab, ok, where in zip(labels, found, lost.where, strict=True)
+            for lab, ok, where, rule in zip(labels, found, lost.where, lost.rules, strict=True)
             if not ok
         ],
         misattributed=[

@@ -39,10 +39,27 @@ class Stages:
     evidence: int = 0
     lost: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOSSES, 0))
     where: list[str | None] = field(default_factory=list)  # per label: the LOSSES key, None if kept
+    rules: list[str] = field(default_factory=list)  # per label: what misplaced it, or why nothing placed it
 
 
 def _retrieved(lab: Label, candidates: Sequence[PredCandidate]) -> bool:
     return any(c.doc == lab.doc and intersects(c.start, c.end, lab.spans) for c in candidates)
+
+
+def _rule(lost: str | None, lab: Label, overlapped: list[Placed], candidates: Sequence[PredCandidate]) -> str:
+    """For evidence under the wrong side, the side rule that put it there (and how its speaker was
+    found); for evidence under no side, why no rule placed the sentence it is in."""
+    if lost == "wrong_side":
+        why = next((p.quote.why for p in overlapped if p.side != lab.side and p.quote.why), None) or {}
+        side = why.get("side_rule", "no trace")
+        return f"{side} ← {why['speaker_rule']}" if why.get("speaker_rule") else side
+    if lost == "no_side":
+        found = [c for c in candidates if c.doc == lab.doc and intersects(c.start, c.end, lab.spans)]
+        why = next((c.why for c in found if c.why), None) or {}
+        if why.get("side_rule"):
+            return f"placed by {why['side_rule']}, not shown"
+        return why.get("unplaced", "no speaker" if found else "no trace").split(" (")[0]
+    return ""
 
 
 def _lined_up(
@@ -79,6 +96,7 @@ def stages(
         )
         lost = next((key for key, ok in checks if not ok), None)
         out.where.append(lost)
+        out.rules.append(_rule(lost, lab, overlapped, candidates or ()))
         if lost is not None:
             out.lost[lost] += 1
         failed_at = len(checks) if lost is None else [k for k, _ in checks].index(lost)

@@ -58,7 +58,7 @@ SIGNATURES = (
     (b"PK\x03\x04", "a ZIP archive, as .docx and .epub files are"),
     (b"\x1f\x8b", "a gzip archive"),
 )
-# Without a byte-order mark these are never guessed: four Latin-1 bytes read as two CJK characters.
+# Without a byte-order mark these are never guessed: four ISO-8859-1 bytes read as two CJK characters.
 UNMARKED = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le", "utf_7"]
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -78,14 +78,14 @@ def _refuse_binary(what: str, kind: str = "") -> NoReturn:
 
 
 def _declared_codec(label: str) -> str | None:
-    """Python's codec for a declared charset label, read as a browser reads it; None when unusable."""
+    """The codec for a declared charset label, read as a browser reads it; None when unusable."""
     try:
         name = codecs.lookup(label.strip()).name
     except LookupError:
         return None
     if name.startswith(("utf-16", "utf-32")):
         return None  # a declaration cannot say UTF-16 without a byte-order mark (WHATWG reads it as UTF-8)
-    # Pages labelled Latin-1 or ASCII use windows-1252's quotes and dashes in 0x80-0x9F; browsers
+    # Pages labelled ISO-8859-1 or ASCII use windows-1252's quotes and dashes in 0x80-0x9F; browsers
     # decode these labels as windows-1252 for that reason.
     return "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
 
@@ -104,7 +104,7 @@ def _detect(data: bytes) -> str | None:
     best = matches.best()
     if best is None:
         return None
-    # On short text the detector ranks the single-byte Latin code pages equal (its own order of
+    # On short text the detector ranks the single-byte western code pages equal (its own order of
     # trial then decides); where it cannot tell, windows-1252, the web's default for unlabelled
     # Western pages, is the likelier and is named as such.
     if any("cp1252" in m.could_be_from_charset for m in matches if not best < m):

@@ -1,4 +1,4 @@
-"""Chat models that need no LLM: a scripted one for tests, and a rule-based one (`COUNTERPOINT_BACKEND=fake`)
+"""Stand-in models that need no LLM: a scripted one for tests, a rule-based one (`COUNTERPOINT_BACKEND=fake`)
 that gives deterministic, schema-valid answers for demos, page tests and eval plumbing. Neither is
 meant to be good at the task; the real backends are.
 """

@@ -237,7 +237,7 @@ def source_html(doc: Document, start: int, end: int) -> str:
     elif m.url.strip():
         bits.append(esc(m.url.strip()))  # shown as text only: not a scheme we link to
     meta = f'<p class="cp-doc-meta">{" · ".join(bits)}</p>' if bits else ""
-    # Slice here, in Python: offsets count code points, while JavaScript strings count UTF-16
+    # Slice here, on the server: offsets count code points, while JavaScript strings count UTF-16
     # units, so a client-side slice would drift after every emoji or other astral character.
     body = (
         f'{esc(text[:start])}<mark id="cp-highlight" data-start="{start}" data-end="{end}">'

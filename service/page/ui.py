@@ -236,7 +236,7 @@ class Page:
         return model_html(state), gr.Timer(active=state in ("warming up", "off"))
 
     def on_quote(self, answer: Comparison | None, evt: gr.EventData) -> tuple[str, Any]:
-        """The clicked quote's article, highlighted (sliced in Python, see render.source_html)."""
+        """The clicked quote's article, highlighted (sliced on the server, see render.source_html)."""
         return h.source_view(self.service, answer, evt._data), gr.Sidebar(open=True)
 
     # --- API -----------------------------------------------------------------------------------

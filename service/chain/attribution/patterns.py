@@ -1,10 +1,10 @@
 """The cues of attribution as named spaCy patterns, registered in one place.
 
-Each pattern names one way English reports speech; the words come from lexicon.yaml. A match gives
+Each pattern names one way a news text reports speech; the words come from lexicon.yaml. A match gives
 the cue (the verb, the noun or "according") and, where the pattern can say it, the speaker. For a
 verb the speaker is its subject, found by `speaker.subject_of`: a walk up through coordinated and
 subordinate verbs ("..., saying that", "and added") that no one pattern says. The rule names are
-what a trace shows (`RULES`): "Ana Ruse (subject of "said")".
+what a trace shows (service/why.py reads them: 'Ana Ruse (subject of "said")').
 """
 
 from __future__ import annotations
@@ -62,19 +62,6 @@ PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
     # "a warning from the mayor", "issued a statement by its lawyers"
     "speech_noun_source": [[_cue({"POS": "NOUN", "_": {LEMMA: {"IN": sorted(SPEECH_NOUNS)}}})]],
 }
-
-RULES = {
-    "subject_of_reporting_verb": 'subject of "{cue}"',
-    "inverted_reporting_verb": 'named after "{cue}"',
-    "shared_subject": 'subject of the verb "{cue}" hangs from',
-    "clause_verb": 'subject of "{cue}" with a clause',
-    "according_to": '"according to"',
-    "speech_noun_source": "source of the {cue}",
-    "running_quotation": "a quotation running on from the sentence before",
-    "quotation_after_speaker": "a quotation right after the sentence naming the speaker",
-    "column_writer": "the writer of this column or statement, in the first person",
-}
-"""Rule name -> how a trace reads it, with the cue's words in place of {cue}."""
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def entity_of(tok: Token) -> Span | None:
 
 def clean(span: Span) -> tuple[str, int, int]:
     """Text and char offsets of a span without a trailing possessive or punctuation."""
-    text = _POSSESSIVE.sub("", span.text).strip(" ,;:.")
+    text = _POSSESSIVE.sub("", span.text).strip(" ,;:.\n\t\r\f\v\u00a0")
     return text, span.start_char, span.start_char + len(text)
 
 
@@ -85,7 +85,7 @@ def body_of(group: list[Token], skip: set[int]) -> str:
 
 
 def who(subj: Token) -> tuple[str, str, tuple[int, int], str]:
-    """Speaker text, affiliation, char span and kind for a subject token."""
+    """The speaker's text, affiliation, char span and kind for a subject token."""
     if subj.pos_ == "NOUN" and subj.lemma_.lower() in SPEECH_NOUNS:  # "Lupescu's remarks suggest"
         source = next((c for c in subj.children if c.dep_ == "poss"), None) or source_of(subj)
         if source is not None:

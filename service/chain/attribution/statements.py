@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ...models import Span, Statement
+from ...models import Span, Statement, Why
 from .author import author, writes
 from .parse import voices
 
@@ -32,16 +32,15 @@ def is_injection(text: str) -> bool:
 
 
 def number_statements(
-    doc_id: str, text: str, spans: list[Span], start_index: int = 1, context: list[Span] | None = None
+    doc_id: str, text: str, spans: list[Span], start_index: int = 1
 ) -> tuple[list[Statement], int]:
-    """Turn sentence spans of one document into numbered statements with their speakers.
+    """Turn sentence spans of one document into numbered statements with their speakers, each with
+    how its speaker was found (`why`).
 
     The parser reads the whole document, so a pronoun ("he said") or a running quotation resolves to
-    the speaker named before it, inside or outside `spans`. `context` is kept for callers that pass
-    the document's sentences; the parse does not need it. Returns the statements and the number of
+    the speaker named before it, inside or outside `spans`. Returns the statements and the number of
     sentences skipped as injections.
     """
-    del context  # the parse reads the whole text
     found = voices(text, [(s.start, s.end) for s in spans])
     top = headings(text, spans)
     writer = author(text)
@@ -57,8 +56,12 @@ def number_statements(
         # A dateline ("NORTHPORT -") parses as a subject but names a place, not a speaker.
         speaker = "" if voice.speaker.isupper() and " " not in voice.speaker else voice.speaker
         affiliation = voice.affiliation
+        why = Why(speaker=speaker, speaker_rule=voice.rule, cue=voice.cue, speaker_words=voice.words)
         if writer is not None and writes(speaker, voice.reported, sentence):  # a column's own argument
             speaker, affiliation = writer.name, writer.role
+            why = Why(speaker=speaker, speaker_rule="column_writer", speaker_words=writer.role or writer.name)
+        if not speaker:
+            why = Why()
         out.append(
             Statement(
                 sid=f"S{start_index + len(out)}",
@@ -71,6 +74,7 @@ def number_statements(
                 quoted=voice.quoted,
                 reported=voice.reported or bool(speaker),
                 heading=n < top or (writer is not None and writer.tagline == (span.start, span.end)),
+                why=why,
             )
         )
     return out, skipped

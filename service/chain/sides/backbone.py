@@ -11,9 +11,10 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ...models import Statement
+from ...models import Statement, Why
 from .placement import (
     MAX_SIDES,
+    Placed,
     match_side,
     names_several,
     nearest_for,
@@ -32,6 +33,7 @@ from .question import question_parties
 # development and tuning cases; short invented test articles put single answerable sides as low as
 # 0.17, so only a question no side speaks on is refused (see _off_question).
 ON_SUBJECT = 0.25
+HEADLINE = "a headline: read for who speaks, never quoted"
 
 
 @dataclass
@@ -45,6 +47,24 @@ class Backbone:
     open_statements: list[str] = field(default_factory=list)  # ids: speech with no placed speaker
     reason: str = ""  # why the rules abstain, if they do
     asked: list[str] = field(default_factory=list)  # the parties the question names
+    why: dict[str, Placed] = field(default_factory=dict)  # statement id -> how its side was chosen
+    unplaced: dict[str, str] = field(default_factory=dict)  # statement id -> why no side took it
+
+    def trace(self, statements: list[Statement]) -> dict[str, Why]:
+        """Statement id -> how its speaker and side were found, or why no side took it."""
+        out = {}
+        for s in statements:
+            placed = self.why.get(s.sid)
+            if s.heading:
+                out[s.sid] = s.why.model_copy(
+                    update={"unplaced": "a headline: read for who speaks, never quoted"}
+                )
+            elif placed is not None and s.sid not in self.unplaced:
+                update = {"side": placed.side, "side_rule": placed.rule, "side_words": placed.words}
+                out[s.sid] = s.why.model_copy(update=update)
+            else:
+                out[s.sid] = s.why.model_copy(update={"unplaced": self.unplaced.get(s.sid, "")})
+        return out
 
 
 def backbone(
@@ -72,8 +92,10 @@ def backbone_for(
     """Statement labels by rules for the given sides, after the labels `given` (statement id -> side,
     from a model: see stance.py); the sides heard (at most MAX_SIDES) are kept. `asked` is the
     question's parties, carried for the stance step."""
-    labels: dict[str, str] = {sid: side for sid, side in (given or {}).items() if side in sides}
-    sure: dict[str, str | None] = {}
+    placed: dict[str, Placed] = {
+        sid: Placed(side, "model_stance", "") for sid, side in (given or {}).items() if side in sides
+    }
+    sure: dict[str, Placed | None] = {}
     for s in statements:
         if s.speaker and s.speaker not in sure:
             sure[s.speaker] = speaker_side(
@@ -86,46 +108,71 @@ def backbone_for(
         if side is None:
             sure[speaker] = titled_body(title_of(speaker, statements), bodies, sides)
     for s in statements:
-        if s.sid in labels:
+        if s.sid in placed:
             continue
-        side = sure.get(s.speaker) if s.speaker else match_side(s.affiliation, sides)
+        side = sure.get(s.speaker) if s.speaker else _by_affiliation(s.affiliation, sides)
         if side is not None:
-            labels[s.sid] = side
+            placed[s.sid] = side
     # A side no one speaks for may still be stated by the narration ("Ruritania's estimate put the
     # toll at 40"); where a side has a voice of its own, such sentences are mostly background.
-    voiceless = set(sides) - set(labels.values())
+    voiceless = set(sides) - {p.side for p in placed.values()}
     for s in statements:
-        if s.sid not in labels and not s.speaker and (side := subject_side(s.text, sides)) in voiceless:
-            labels[s.sid] = side
+        by = None if s.sid in placed or s.speaker else subject_side(s.text, sides)
+        if by is not None and by.side in voiceless:
+            placed[s.sid] = by
     # Guesses by proximity only among sides that sure placements already hear, so that a place
     # the question names in passing does not collect speakers standing near its name.
-    heard_sure = [side for side in sides if side in labels.values()]
+    heard_sure = [side for side in sides if side in {p.side for p in placed.values()}]
     heard_sure = heard_sure if len(heard_sure) >= 2 else sides
     open_speakers = [speaker for speaker, side in sure.items() if side is None]
     weak = {
-        speaker: side
+        speaker: guess
         for speaker in open_speakers
         if not names_several(speaker, sides)
-        and (side := nearest_for(speaker, statements, heard_sure)) is not None
+        and (guess := nearest_for(speaker, statements, heard_sure)) is not None
     }
     open_statements = []
     for s in statements:
-        if s.sid in labels:
+        if s.sid in placed:
             continue
         if s.speaker in weak:
-            labels[s.sid] = weak[s.speaker]
+            placed[s.sid] = weak[s.speaker]
         elif not s.speaker and (s.reported or s.quoted):
             open_statements.append(s.sid)
-    off = _off_question(labels, on_subject)
+    off = _off_question(placed, on_subject)
+    unplaced = {s.sid: _unplaced(s, sides) for s in statements if s.sid not in placed}
     if off:
-        labels = {}
-    heard = [side for side in sides if side in labels.values()][:MAX_SIDES]
+        unplaced.update(dict.fromkeys(placed, "no side speaks on what the question asks"))
+        placed = {}
+    heard = [side for side in sides if side in {p.side for p in placed.values()}][:MAX_SIDES]
+    for sid, p in placed.items():
+        if p.side not in heard:  # still paired with the others, but never shown (see lineup.draft)
+            unplaced[sid] = f"its side is not among the {MAX_SIDES} most heard ({p.side})"
     reason = ""
     if len(heard) < 2:
         who = f"only {heard[0]}'s account" if heard else "no side's account"
         on = " on what the question asks" if off else ""
         reason = f"{who}{on} is in the documents; there is nothing to compare"
-    return Backbone(heard or sides, labels, open_speakers, weak, open_statements, reason, list(asked or []))
+    return Backbone(
+        heard or sides, {sid: p.side for sid, p in placed.items()}, open_speakers,
+        {speaker: p.side for speaker, p in weak.items()}, open_statements, reason, list(asked or []),
+        placed, unplaced,
+    )  # fmt: skip
+
+
+def _by_affiliation(affiliation: str, sides: list[str]) -> Placed | None:
+    side = match_side(affiliation, sides)
+    return None if side is None else Placed(side, "affiliation", affiliation)
+
+
+def _unplaced(s: Statement, sides: list[str]) -> str:
+    """Why no rule placed a statement: what came closest, in words."""
+    if not s.speaker:
+        return "speech with no speaker found" if s.reported or s.quoted else "no speaker"
+    if names_several(s.speaker, sides):
+        return f"the speaker names two or more sides ({s.speaker})"
+    body = f", beside {s.affiliation}" if s.affiliation else ""
+    return f"no side in the speaker's name, title or body ({s.speaker}{body})"
 
 
 def argued(statements: list[Statement]) -> bool:
@@ -136,7 +183,7 @@ def argued(statements: list[Statement]) -> bool:
     return not any(s.speaker for s in statements)
 
 
-def _off_question(labels: dict[str, str], on_subject: Mapping[str, float] | None) -> bool:
+def _off_question(labels: Mapping[str, object], on_subject: Mapping[str, float] | None) -> bool:
     """Whether sides are heard but none has a statement at ON_SUBJECT or above: they speak in the
     documents, but about something else. A single side below it is never dropped: one side's short
     account can score below ON_SUBJECT and still answer the question (an invented three-side test
@@ -148,14 +195,16 @@ def _off_question(labels: dict[str, str], on_subject: Mapping[str, float] | None
 
 def _affiliations(speaker: str, known: dict[str, Counter[str]]) -> Counter[str]:
     """The bodies named beside a speaker, and beside anyone whose name ends like theirs: "Ode" and
-    "Karl Ode" are one person in one set of articles. A short definite phrase ("The cooperative")
+    "Bram Ode" are one person in one set of articles. A short definite phrase ("The cooperative")
     also takes the bodies named elsewhere by its head noun ("the growers' cooperative")."""
     words = speaker.split()
+    if not words:
+        return Counter()
     last = words[-1]
     head = last.casefold() if words[0].casefold() == "the" and len(words) <= 3 else ""
     out = Counter[str]()
     for name, found in known.items():
-        if name == speaker or (name.split()[-1] == last and last[:1].isupper()):
+        if name == speaker or (name.split()[-1:] == [last] and last[:1].isupper()):
             out.update(found)
         elif head:
             out.update({body: n for body, n in found.items() if head in body.casefold().split()})

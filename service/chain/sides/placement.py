@@ -1,5 +1,6 @@
-"""Placement without a model: which party a speaker or statement belongs to (by the names in the
-attribution), and how the sides' statements pair up into points by embedding similarity. The
+"""Placement without a model: which party a speaker or statement belongs to, by the names in the
+attribution. Each placement says which rule made it and the words that decided it (`Placed`).
+These rules compare names (stems of words), which no grammar pattern says, so they stay code; the
 parties themselves are the question's (see question.py)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ...models import Statement
 from ..attribution.parse import parsed
@@ -17,6 +19,14 @@ _GENERIC = frozenset("the and for of its their his her side sides people".split(
 _TITLE_DEPS = frozenset({"compound", "amod", "poss", "nmod"})
 _QUANTIFIERS = frozenset("each both all neither either two".split())
 WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+class Placed(NamedTuple):
+    """A side, the rule that chose it (service/why.py reads it) and the words that decided it."""
+
+    side: str
+    rule: str
+    words: str
 
 
 def keys(text: str) -> set[str]:
@@ -76,29 +86,33 @@ def nearest_side(text: str, start: int, end: int, sides: list[str]) -> str | Non
 
 
 def speaker_side(
-    speaker: str, affiliations: Counter[str], sides: list[str], statements: list[Statement] = ()
-) -> str | None:
+    speaker: str, affiliations: Counter[str], sides: list[str], statements: Sequence[Statement] = ()
+) -> Placed | None:
     """The side a speaker speaks for, when their name, the title written before it ("Union leader
-    Karl Ode") or the bodies the parser found beside them anywhere in the documents (most frequent
+    Bram Ode") or the bodies the parser found beside them anywhere in the documents (most frequent
     first) name exactly one side."""
     if names_several(speaker, sides):
         return None
-    side = match_side(speaker, sides) or match_side(title_of(speaker, statements), sides)
-    if side is not None:
-        return side
+    if (side := match_side(speaker, sides)) is not None:
+        return Placed(side, "speaker_name", speaker)
+    title = title_of(speaker, statements)
+    if (side := match_side(title, sides)) is not None:
+        return Placed(side, "speaker_title", title)
     votes = Counter[str]()
-    for affiliation, n in affiliations.items():
+    named: dict[str, str] = {}  # side -> the body that names it most often
+    for affiliation, n in affiliations.most_common():
         if (hit := match_side(affiliation, sides)) is not None:
             votes[hit] += n
+            named.setdefault(hit, affiliation)
     ranked = votes.most_common(2)
     if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
-        return ranked[0][0]
+        return Placed(ranked[0][0], "affiliation", named[ranked[0][0]])
     return None
 
 
 def title_of(speaker: str, statements: Sequence[Statement]) -> str:
     """The words that modify a speaker's name where it is first written ("Union leader" in "Union
-    leader Karl Ode", "the union's" in "the union's Karl Ode")."""
+    leader Bram Ode", "the union's" in "the union's Bram Ode")."""
     for s in statements:
         at = s.text.find(speaker)
         if at < 0:
@@ -113,19 +127,24 @@ def title_of(speaker: str, statements: Sequence[Statement]) -> str:
     return ""
 
 
-def titled_body(title: str, bodies: set[str], sides: list[str]) -> str | None:
+def titled_body(title: str, bodies: set[str], sides: list[str]) -> Placed | None:
     """The side of the one body whose name holds every word of a speaker's title ("Culture
     Minister" and "the Ruritanian Ministry of Culture"); a title of one word ("Minister") is too
     common to tell."""
     words = {k for k in keys(title) if not k.startswith("^")}
     if len(words) < 2:
         return None
-    found = {match_side(body, sides) for body in bodies if words <= keys(body)} - {None}
-    return found.pop() if len(found) == 1 else None
+    found = {
+        side: body for body in sorted(bodies) if words <= keys(body) and (side := match_side(body, sides))
+    }
+    if len(found) != 1:
+        return None
+    [(side, body)] = found.items()
+    return Placed(side, "titled_body", f"{title}: {body}")
 
 
-def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> str | None:
-    """A guess: the side named nearest a speaker's first mention ("..., said Karl Ode of the
+def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> Placed | None:
+    """A guess: the side named nearest a speaker's first mention ("..., said Bram Ode of the
     Ruritanian delegation"). Never for a phrase that counts parties ("both sides", "each country")."""
     if set(speaker.casefold().split()[:2]) & _QUANTIFIERS or names_several(speaker, sides):
         return None
@@ -143,11 +162,12 @@ def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> 
                 if head is not None and head.idx >= end and head.pos_ in ("VERB", "AUX")
                 else end + 40
             )
-            return nearest_side(s.text[lo:hi], at - lo, at - lo + len(speaker), sides)
+            side = nearest_side(s.text[lo:hi], at - lo, at - lo + len(speaker), sides)
+            return None if side is None else Placed(side, "proximity", " ".join(s.text[lo:hi].split()))
     return None
 
 
-def subject_side(sentence: str, sides: list[str]) -> str | None:
+def subject_side(sentence: str, sides: list[str]) -> Placed | None:
     """The side that is the grammatical subject of a sentence, or owns it ("Ruritania fears ...",
     "Ruritania's plan was rejected"): such a sentence states that side's position."""
     doc = parsed(sentence)
@@ -155,7 +175,9 @@ def subject_side(sentence: str, sides: list[str]) -> str | None:
         if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ == "ROOT":
             owner = [tok, *(c for c in tok.children if c.dep_ in ("poss", "compound", "amod"))]
             owner += [g for c in owner[1:] if c.dep_ == "poss" for g in c.children if g.dep_ == "compound"]
-            return match_side(" ".join(t.text for t in sorted(owner, key=lambda t: t.i)), sides)
+            words = " ".join(t.text for t in sorted(owner, key=lambda t: t.i))
+            side = match_side(words, sides)
+            return None if side is None else Placed(side, "narration_subject", words)
     return None
 
 

@@ -24,4 +24,5 @@ def run(job: Job) -> Outcome:
     except ModelError as exc:
         bone = backbone(job.question, found.statements, found.affiliations, found.on_subject)
         note = f"the model's answer failed ({exc}); this is the rules' answer"
-        return Outcome(lineup.draft(bone, found.statements, found.vectors), notes=[note], partial=True)
+        draft = lineup.draft(bone, found.statements, found.vectors)
+        return Outcome(draft, notes=[note], partial=True, why=bone.trace(found.statements))

@@ -56,7 +56,7 @@ def run(job: Job) -> Outcome:
         job.backend, job.question, statements, found.affiliations, found.on_subject, job.usage
     )
     draft = lineup.draft(bone, statements, found.vectors)
-    out = Outcome(draft, notes=notes, partial=bool(notes))
+    out = Outcome(draft, notes=notes, partial=bool(notes), why=bone.trace(statements))
     if draft.answerable:
         context = _context(statements, bone)
         _write_claims(job.backend(), job.question, statements, context, draft, job.usage, out, job.progress)

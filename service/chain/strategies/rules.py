@@ -15,4 +15,5 @@ def run(job: Job) -> Outcome:
     bone, notes = stance.settle(
         job.backend, job.question, found.statements, found.affiliations, found.on_subject, job.usage
     )
-    return Outcome(lineup.draft(bone, found.statements, found.vectors), notes=notes, partial=bool(notes))
+    draft = lineup.draft(bone, found.statements, found.vectors)
+    return Outcome(draft, notes=notes, partial=bool(notes), why=bone.trace(found.statements))
