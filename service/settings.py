@@ -11,8 +11,17 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BackendName = Literal["local", "openai", "compatible", "fake"]
-Strategy = Literal["rules", "per_statement", "batch"]
+Strategy = Literal["rules", "refine", "per_statement", "batch"]
 Structured = Literal["auto", "json_schema", "function_calling", "json_object_schema"]
+
+# The edits the `refine` strategy may make to the rules' draft (see chain/strategies/refine.py).
+EDIT_KINDS = (
+    "rename_side", "merge_sides", "split_side", "move", "drop", "merge_points", "split_point",
+    "topic", "claim", "kind",
+)  # fmt: skip
+# Edit kinds a backend's model may not make, because they lost to the rules on the check set with
+# that model (docs/REFINE.md); remote models make every kind.
+EDITS_OFF: dict[str, frozenset[str]] = {"local": frozenset()}
 
 LOCAL_MODEL_ALIASES = {
     "1.5b": "qwen2.5-coder-1.5b",
@@ -45,6 +54,9 @@ class Settings(BaseSettings):
     local_model: str = "qwen2.5-coder-1.5b"
     strategy: Strategy | Literal["auto"] = "auto"
     structured: Structured = "auto"
+    # The edit kinds `refine` applies: "auto" (the backend's, see EDITS_OFF), "all", "none", or a
+    # comma-separated list of EDIT_KINDS (to measure one kind at a time).
+    refine_edits: str = "auto"
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "COUNTERPOINT_OPENAI_API_KEY")
     )
@@ -89,6 +101,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown local model {value!r}; use one of {sorted(set(LOCAL_MODEL_ALIASES))}")
         return LOCAL_MODEL_ALIASES[key]
 
+    @field_validator("refine_edits")
+    @classmethod
+    def _known_edits(cls, value: str) -> str:
+        named = {w.strip() for w in value.split(",") if w.strip()} - {"auto", "all", "none"}
+        if unknown := named - set(EDIT_KINDS):
+            raise ValueError(f"unknown edit kinds {sorted(unknown)}; use {', '.join(EDIT_KINDS)}")
+        return value
+
     @field_validator("auth")
     @classmethod
     def _auth_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -115,14 +135,23 @@ class Settings(BaseSettings):
 
     @property
     def resolved_strategy(self) -> Strategy:
-        """Remote models answer in one call. The embedded default answers with the rules: on the
-        development set, nothing the 1.5B model decided where the rules decide (sides, placement,
-        claim wording) beat them (see per_statement.py); it is asked only where they cannot, about
-        arguments no one is named as making (see stance.py). The fake backend keeps the
-        per-statement path, which it exists to test."""
+        """Remote models refine the rules' answer by edits, so a model never does worse than no
+        model (docs/REFINE.md). The embedded default answers with the rules: nothing the 1.5B model
+        decided where the rules decide beat them (see per_statement.py and docs/REFINE.md); it is
+        asked only where they cannot, about arguments no one is named as making (see stance.py).
+        The fake backend keeps the per-statement path, which it exists to test."""
         if self.strategy != "auto":
             return self.strategy
-        return {"local": "rules", "fake": "per_statement"}.get(self.resolved_backend, "batch")
+        return {"local": "rules", "fake": "per_statement"}.get(self.resolved_backend, "refine")
+
+    def edits_for(self, backend: str) -> frozenset[str]:
+        """The edit kinds `refine` applies for `backend`: the setting, else all but EDITS_OFF's."""
+        value = self.refine_edits.strip()
+        if value == "auto":
+            return frozenset(EDIT_KINDS) - EDITS_OFF.get(backend, frozenset())
+        if value in ("all", "none"):
+            return frozenset(EDIT_KINDS) if value == "all" else frozenset()
+        return frozenset(w.strip() for w in value.split(",") if w.strip())
 
     @property
     def max_file_bytes(self) -> int:

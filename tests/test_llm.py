@@ -42,19 +42,19 @@ def settings_with(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
     [
         ({}, "local", "qwen2.5-coder-1.5b", "rules"),
         ({"COUNTERPOINT_LOCAL_MODEL": "0.5b"}, "local", "qwen2.5-coder-0.5b", "rules"),
-        ({"OPENAI_API_KEY": KEY}, "openai", llm.DEFAULT_OPENAI_MODEL, "batch"),
-        ({"OPENAI_API_KEY": KEY, "COUNTERPOINT_MODEL": "gpt-4.1"}, "openai", "gpt-4.1", "batch"),
+        ({"OPENAI_API_KEY": KEY}, "openai", llm.DEFAULT_OPENAI_MODEL, "refine"),
+        ({"OPENAI_API_KEY": KEY, "COUNTERPOINT_MODEL": "gpt-4.1"}, "openai", "gpt-4.1", "refine"),
         (
             {"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "COUNTERPOINT_MODEL": "qwen"},
             "compatible",
             "qwen",
-            "batch",
+            "refine",
         ),
         (  # a base URL wins over a key: the key is for that server
             {"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "OPENAI_API_KEY": KEY, "COUNTERPOINT_MODEL": "m"},
             "compatible",
             "m",
-            "batch",
+            "refine",
         ),
         ({"COUNTERPOINT_BACKEND": "fake", "OPENAI_API_KEY": KEY}, "fake", "heuristic-fake", "per_statement"),
         (
@@ -75,7 +75,7 @@ def settings_with(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
             },
             "openai",
             llm.DEFAULT_OPENAI_MODEL,
-            "batch",
+            "refine",
         ),
         ({"COUNTERPOINT_STRATEGY": "batch"}, "local", "qwen2.5-coder-1.5b", "batch"),
         (
@@ -131,7 +131,7 @@ def test_compatible_backend_uses_the_base_url_and_tool_calls(monkeypatch: pytest
         "compatible",
         "m",
         "function_calling",
-        "batch",
+        "refine",
     )
     assert backend.chat.openai_api_base == "http://127.0.0.1:9/v1"
     assert backend.chat.openai_api_key.get_secret_value() == "not-needed"  # the client insists on one

@@ -221,7 +221,7 @@ def test_compatible_server_request_and_answer(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     stub.replies.append(tool_call(batch_answer))
-    result, text = ask(compatible(monkeypatch, stub.base_url), seed_path)
+    result, text = ask(compatible(monkeypatch, stub.base_url, COUNTERPOINT_STRATEGY="batch"), seed_path)
 
     [request] = stub.requests
     body = request.body
@@ -255,13 +255,44 @@ def test_invalid_output_over_http_is_re_asked(
     stub: StubOpenAI, seed_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stub.replies += [tool_call({"answerable": "sometimes"}), tool_call(batch_answer)]
-    result, _ = ask(compatible(monkeypatch, stub.base_url), seed_path)
+    result, _ = ask(compatible(monkeypatch, stub.base_url, COUNTERPOINT_STRATEGY="batch"), seed_path)
     assert not result.abstained and (result.stats.llm_calls, result.stats.retries) == (2, 1)
     first, second = (r.body["messages"] for r in stub.requests)
     assert second[: len(first)] == first
     shown, reask = second[len(first) :]
     assert shown["role"] == "assistant" and "sometimes" in shown["content"]
     assert reask["role"] == "user" and "answerable" in reask["content"] and "boolean" in reask["content"]
+
+
+def test_a_compatible_server_refines_the_rules_answer_by_default(
+    stub: StubOpenAI, seed_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default for a remote model: the rules' answer, then one call whose edits are checked."""
+
+    def edits(body: Body) -> Body:
+        prompt = prompt_of(body)
+        first = re.search(r"^- .*\[(S\d+)", prompt, flags=re.MULTILINE)
+        assert first, "the rules' draft was not in the prompt"
+        line = re.search(rf"^\[{first.group(1)}\].*$", prompt, flags=re.MULTILINE)
+        assert line, "a cited statement was not shown"
+        word = max(re.findall(r"[a-z]+", line.group(0)), key=len)  # a topic must share a word with its point
+        topic = {"op": "topic", "ids": [first.group(1)], "side": "", "value": f"Who said {word}"}
+        unknown = {"op": "move", "ids": ["S999"], "side": "Pakistan", "value": ""}
+        return {"edits": [topic, unknown], "dispute": True, "reason": ""}
+
+    stub.replies.append(tool_call(edits))
+    result, _ = ask(compatible(monkeypatch, stub.base_url), seed_path)
+    rules, _ = ask(compatible(monkeypatch, stub.base_url, COUNTERPOINT_STRATEGY="rules"), seed_path)
+    [request] = stub.requests
+    [tool] = request.body["tools"]
+    assert tool["function"]["name"] == "Edits"
+    assert (result.stats.strategy, result.stats.llm_calls) == ("refine", 1)
+    assert not result.partial and len(result.sides) == len(rules.sides) >= 2
+    assert [(q.start, q.end) for q in result.quotes()] == [(q.start, q.end) for q in rules.quotes()]
+    assert any(p.topic.startswith("Who said ") for p in result.points)
+    assert result.notes[-1].startswith(
+        "the model's edits of the rules' answer: 1 applied (1 topic); 1 dropped"
+    )
 
 
 # --- failures -----------------------------------------------------------------------------------

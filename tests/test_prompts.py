@@ -17,6 +17,7 @@ import jinja2
 import pytest
 import yaml
 
+from service.chain.draft import Citation, Draft, DraftAccount, DraftPoint, DraftSide
 from service.errors import SetupError
 from service.llm import prompts
 from service.llm.prompts import Prompt
@@ -33,6 +34,24 @@ def _statement(sid: str, text: str, speaker: str) -> Statement:
 ASIF = _statement("S4", "“Verbal guarantees are impossible,” Asif stated.", "Khawaja Asif")
 MUJAHID = _statement("S9", "Mujahid said Pakistan shifted the burden of its security.", "Zabihullah Mujahid")
 ERROR = "answerable: Field required"
+DRAFT = Draft(
+    answerable=True,
+    sides=[DraftSide(name="Pakistan", speakers=["Khawaja Asif"]), DraftSide(name="Afghanistan")],
+    points=[
+        DraftPoint(
+            topic="Guarantees",
+            kind="contradiction",
+            accounts=[
+                DraftAccount(
+                    side="Pakistan", claim="verbal guarantees are impossible", citations=[Citation(id="S4")]
+                ),
+                DraftAccount(
+                    side="Afghanistan", claim="Pakistan shifted the burden", citations=[Citation(id="S9")]
+                ),
+            ],
+        )
+    ],
+)
 # A value for every variable a prompt may declare, and text that must then show in the output.
 SAMPLES: dict[str, tuple[Any, str]] = {
     "question": (QUESTION, QUESTION),
@@ -40,6 +59,8 @@ SAMPLES: dict[str, tuple[Any, str]] = {
     "accounts": ({"Pakistan": [ASIF], "Afghanistan": [MUJAHID]}, MUJAHID.text),
     "error": (ERROR, ERROR),
     "sides": (["backers of the levy", "critics of the levy"], "critics of the levy"),
+    "placed": ({"S4": "Pakistan", "S9": "Afghanistan"}, "side: Afghanistan."),
+    "draft": (DRAFT, '- Afghanistan: "Pakistan shifted the burden" [S9]'),
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import SetupError
-from ..settings import Settings, Strategy
+from ..settings import EDIT_KINDS, Settings, Strategy
 
 Method = Literal["json_object_schema", "function_calling", "json_schema"]
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -27,6 +27,8 @@ class Backend:
     strategy: str
     retries: int = 1
     max_wait_s: float = 10.0
+    # The edit kinds the `refine` strategy applies for this model (Settings.edits_for).
+    edits: frozenset[str] = frozenset(EDIT_KINDS)
     # Strings scrubbed from every error, log line and answer: a server may echo the request back.
     secrets: tuple[str, ...] = field(default=(), repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
@@ -100,6 +102,7 @@ def make_backend(settings: Settings, chat_model: Any | None = None) -> Backend:
     if settings.structured != "auto":
         backend.method = settings.structured
     backend.retries, backend.max_wait_s = settings.llm_retries, settings.llm_max_wait_s
+    backend.edits = settings.edits_for(backend.name)
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     backend.secrets = (key,) if key.strip() else ()
     return backend
