@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .chain import ProgressFn, answer, is_cached
+from .coverage import with_coverage
 from .errors import CounterpointError
 from .library import IngestItem, IngestResult, Loaded, Store, ingest_many, open_store
 from .library import ingest as ingest_loaded
@@ -108,7 +109,8 @@ class Counterpoint:
         on_progress: ProgressFn | None = None,
         use_cache: bool = True,
     ) -> Comparison:
-        """Line up each side's account of `question` over the documents in `collection`."""
+        """Line up each side's account of `question` over the documents in `collection`, with who
+        reports each side (its coverage; a cached answer gets it too)."""
 
         def ready_backend() -> Backend:
             # A question asked while the model warms up waits for it (shared_server blocks); say so. The
@@ -122,7 +124,7 @@ class Counterpoint:
                 on_progress("model: warming up", 0.25)
             return self.backend()
 
-        return answer(
+        result = answer(
             question,
             store=self.store,
             settings=self.settings,
@@ -132,6 +134,7 @@ class Counterpoint:
             on_progress=on_progress,
             use_cache=use_cache,
         )
+        return with_coverage(result)
 
     def preliminary(
         self, question: str, collection: str = "default", use_cache: bool = True
@@ -154,7 +157,7 @@ class Counterpoint:
             backend=self.backend,
             collection=collection,
         )
-        return result.model_copy(update={"preliminary": True})
+        return with_coverage(result).model_copy(update={"preliminary": True})
 
 
 @contextmanager

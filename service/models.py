@@ -145,6 +145,65 @@ class Candidate(Strict):
     why: Why | None = None  # its speaker, and its side or why it has none
 
 
+class CoverageFlag(Strict):
+    """A sign of one-sided coverage, stated in one plain sentence (see service/coverage.py)."""
+
+    kind: Literal["single_outlet", "reported_only", "outlets_favour_other"]
+    text: str
+
+
+class OutletCount(Strict):
+    """One outlet that carries a side's account: how many of the side's quotes it gives, from which
+    documents. `outlet` is the document's outlet, or its title when it names none."""
+
+    outlet: str
+    quotes: int = 0
+    documents: list[str] = Field(default_factory=list)
+
+
+class DocumentCount(Strict):
+    """One document that carries a side's account, and how many of the side's quotes it gives."""
+
+    doc: str
+    title: str = ""
+    outlet: str = ""  # as in OutletCount: the outlet, or the title when it names none
+    date: str = ""
+    url: str = ""
+    quotes: int = 0
+
+
+class KeyQuote(Strict):
+    """One of the 1-3 quotes that carry most of a side's account, with its outlet."""
+
+    quote: Quote
+    outlet: str
+    score: float = 0.0  # how much of the side's other quotes' content it shares (service/coverage.py)
+
+
+class SideCoverage(Strict):
+    """Who reports one side, and when: its documents and outlets, its dates, how much of it is in its
+    own words (a quote holding quotation marks) rather than reported speech, flags, key quotes."""
+
+    side: str
+    quotes: int = 0
+    direct: int = 0
+    direct_share: float = 0.0  # direct / quotes; 0 when the side has no quote
+    documents: list[DocumentCount] = Field(default_factory=list)
+    outlets: list[OutletCount] = Field(default_factory=list)
+    earliest: str = ""  # the earliest and latest YYYY-MM-DD date of its quotes' documents
+    latest: str = ""
+    flags: list[CoverageFlag] = Field(default_factory=list)
+    key_quotes: list[KeyQuote] = Field(default_factory=list)
+
+
+class Coverage(Strict):
+    """Which outlets carry each side's account, and when; one-sided coverage flagged."""
+
+    sides: list[SideCoverage] = Field(default_factory=list)
+    outlets: list[str] = Field(default_factory=list)  # every outlet the answer quotes, most quotes first
+    dated: bool = False  # some quote's document carries a date
+
+
 class Comparison(Strict):
     """The answer: a superset of the eval prediction format in ../shared/eval/FORMAT.md.
 
@@ -163,6 +222,8 @@ class Comparison(Strict):
     notes: list[str] = Field(default_factory=list)
     candidates: list[Candidate] = Field(default_factory=list)
     stats: Stats = Field(default_factory=Stats)
+    # Who reports each side; the facade (core.py) adds it to every answer, cached ones included.
+    coverage: Coverage | None = None
 
     def quotes(self) -> list[Quote]:
         """Every quote in the answer, in reading order."""

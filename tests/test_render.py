@@ -12,6 +12,7 @@ import pytest
 from markdown_it import MarkdownIt  # a dependency of rich, so always present
 from rich.console import Console
 
+from service.coverage import coverage, with_coverage
 from service.models import (
     Account,
     Comparison,
@@ -141,12 +142,21 @@ def parse(fragment: str) -> Node:
     return builder.root
 
 
+TIMELINE_IMG = re.compile(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+" alt="[^"<>]*">')
+
+
 def assert_inert(fragment: str) -> Node:
-    """No script or img element, no event-handler attribute, no non-http link."""
+    """No script element, no img but the timeline's PNG, no event-handler attribute, no non-http link."""
     tree = parse(fragment)
-    assert "<script" not in fragment.lower() and "<img" not in fragment.lower()
+    # The one image allowed: the timeline, an inline PNG that matplotlib drew (coverage_html.py).
+    for figure in tree.find_all("cp-timeline"):
+        (img,) = figure.find_all(tag="img")
+        assert set(img.attrs) == {"src", "alt"} and img.attrs["src"].startswith("data:image/png;base64,")
+    rest = TIMELINE_IMG.sub("", fragment).lower()
+    assert "<script" not in rest and "<img" not in rest
     for node in tree.iter():
-        assert node.tag not in {"script", "img", "iframe", "object", "embed"}
+        assert node.tag not in {"script", "iframe", "object", "embed"}
+        assert node.tag != "img" or (node.attrs.get("src") or "").startswith("data:image/png;base64,")
         assert not [name for name in node.attrs if name.startswith("on")], node.attrs
         if node.tag == "a":
             assert re.match(r"https?://", node.attrs["href"] or ""), node.attrs
@@ -218,7 +228,7 @@ def test_every_kind_is_marked_by_text_and_colour() -> None:
 def test_quotes_carry_doc_offsets_and_stable_unique_ids() -> None:
     c = make(4, kinds=KINDS)
     out = comparison_html(c)
-    buttons = parse(out).find_all("cp-quote", tag="button")
+    buttons = parse(out).find("cp-grid").find_all("cp-quote", tag="button")
     assert len(buttons) == len(c.quotes())
     by_id = {b.attrs["id"]: b for b in buttons}
     assert len(by_id) == len(buttons) and out == comparison_html(c)
@@ -229,6 +239,10 @@ def test_quotes_carry_doc_offsets_and_stable_unique_ids() -> None:
         (b.attrs["data-doc"], int(b.attrs["data-start"]), int(b.attrs["data-end"]), b.text()) for b in buttons
     ]
     assert got == [(q.doc, q.start, q.end, q.text) for q in c.quotes()]
+    # Each names its column, so that a click finds the quote's trace ("Why here?") under that side.
+    assert [b.attrs["data-side"] for b in buttons] == [n for p in c.points for n in p.accounts for _ in "q"]
+    keys = parse(out).find("cp-keyquotes").find_all("cp-quote", tag="button")
+    assert keys and all(re.fullmatch(r"cp-k-\d+-\d+", b.attrs["id"]) for b in keys)
 
 
 def test_source_line_and_link() -> None:
@@ -355,8 +369,12 @@ def test_safe_url_only_accepts_absolute_http(url: str, ok: bool) -> None:
     assert (safe_url(url) is not None) is ok
 
 
-def test_render_module_has_no_gradio_and_no_inline_handlers() -> None:
-    source = Path(render.__file__).read_text(encoding="utf-8")
+RENDER_MODULES = ["render", "common", "render_html", "coverage_html", "render_markdown", "terminal"]
+
+
+@pytest.mark.parametrize("name", RENDER_MODULES)
+def test_render_modules_have_no_gradio_no_inline_handlers_and_stay_short(name: str) -> None:
+    source = (Path(render.__file__).parent / f"{name}.py").read_text(encoding="utf-8")
     imported = [
         alias.name
         for node in ast.walk(ast.parse(source))
@@ -365,6 +383,7 @@ def test_render_module_has_no_gradio_and_no_inline_handlers() -> None:
     ] + [node.module or "" for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)]
     assert not [m for m in imported if m.startswith("gradio")]
     assert not re.search(r"\son[a-z]+=", source)
+    assert len(source.splitlines()) < 400
 
 
 # --- source view ---------------------------------------------------------------------------------
@@ -458,7 +477,8 @@ def test_markdown_has_every_quote_with_its_source() -> None:
     c.points[0].accounts[SIDE_NAMES[0]].quotes[0].url = "https://ledger.example/strike"
     md = comparison_markdown(c)
     tokens = md_tokens(md)
-    assert sum(t.type == "blockquote_open" for t in tokens) == len(c.quotes())
+    keys = sum(len(s.key_quotes) for s in coverage(c).sides)
+    assert sum(t.type == "blockquote_open" for t in tokens) == len(c.quotes()) + keys
     for q in c.quotes():
         link = f"<{q.url}> · " if q.url else ""
         source = (
@@ -484,7 +504,7 @@ def test_markdown_structure_survives_hostile_model_output() -> None:
         for i, t in enumerate(tokens)
         if t.type == "heading_open"
     ]
-    assert headings == ["# Who is #1? #", "Sides", "Points", "1. ## topic", "Stats"]
+    assert headings == ["# Who is #1? #", "Key quotes", "Coverage", "Sides", "Points", "1. ## topic", "Stats"]
     kinds = {t.type for t in tokens} | {c.type for t in tokens for c in t.children or []}
     assert not kinds & {"html_block", "html_inline", "link_open", "ordered_list_open", "hr"}
     claim = next(t for t in tokens if t.type == "inline" and "Not a heading" in t.content)
@@ -495,8 +515,11 @@ def test_markdown_structure_survives_hostile_model_output() -> None:
         "text",
     ]
     assert claim.children[-1].content == " " + account.claim
-    assert sum(t.type == "bullet_list_open" for t in tokens) == 2  # the sides and the stats
-    assert sum(t.type == "blockquote_open" for t in tokens) == len(c.quotes()) == 2
+    # The coverage, the sides and the stats, plus a nested list under each side with flags.
+    lists = sum(t.type == "bullet_list_open" for t in tokens)
+    assert lists == 3 + sum(bool(s.flags) for s in coverage(c).sides)
+    # Each side's one quote, once under its point and once as its key quote.
+    assert sum(t.type == "blockquote_open" for t in tokens) == 2 * len(c.quotes()) == 4
     rendered = MarkdownIt("commonmark").render(md)
     assert (
         "<b>" not in rendered
@@ -515,7 +538,7 @@ def test_markdown_abstention() -> None:
 def test_json_round_trips_and_keeps_unicode() -> None:
     c = make(4, kinds=KINDS, question="Qui a dit « non » 😀 ?")
     text = comparison_json(c)
-    assert Comparison.model_validate_json(text) == c
+    assert Comparison.model_validate_json(text) == with_coverage(c)  # the export carries the coverage
     assert "« non » 😀" in text and "\\u" not in text and text.startswith('{\n  "question"')
 
 
@@ -541,6 +564,7 @@ def rendered(c: Comparison) -> str:
 def test_rich_table_shows_sides_topics_and_quotes(n: int) -> None:
     c = make(n, kinds=KINDS)
     out = rendered(c)
+    tags = render.source_tags(c)
     flat = " ".join(out.replace("│", " ").split())
     for name in SIDE_NAMES[:n]:
         assert name in out and f"{name} speaker A" in flat
@@ -551,9 +575,15 @@ def test_rich_table_shows_sides_topics_and_quotes(n: int) -> None:
     for p in c.points:
         for j, name in enumerate(SIDE_NAMES[:n]):
             for q in p.accounts[name].quotes if name in p.accounts else []:
-                assert f"“{q.text}” [{q.doc}]" in cols[j + 1]
+                assert f"“{q.text}” [{tags[q.doc]}]" in cols[j + 1]
     assert "Topic 1 different emphasis" in cols[0] and "not addressed" in cols[-1]
     assert "LLM calls: 3" in flat and c.question in out
+    # A short tag beside each quote; each document's full source once, under the table.
+    assert list(tags.values()) == ["The Ledger", *(f"The Ledger ({k})" for k in range(2, n + 1))]
+    sources = out[out.index("Sources") :]
+    for doc, tag in tags.items():
+        assert sources.count(f"[{tag}] Strike talks stall · The Ledger · 2024-03-01 · {doc}") == 1
+    assert out.count("Strike talks stall") == n
 
 
 def test_rich_table_abstention_panel() -> None:

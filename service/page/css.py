@@ -1,4 +1,5 @@
-"""Stylesheets for the HTML fragments in `render.py`, scoped under their root classes."""
+"""Stylesheets for the HTML fragments in `render_html.py` and `coverage_html.py`, scoped under their
+root classes."""
 
 from __future__ import annotations
 
@@ -92,4 +93,90 @@ SOURCE_CSS = """
   overflow-y: auto; margin: 0; padding: .75rem 1rem; border: 1px solid rgba(128,128,128,.35);
   border-radius: 8px; }
 .cp-source-view #cp-highlight { background: #fde047; color: #111; border-radius: 2px; scroll-margin: 3rem; }
+"""
+
+# The coverage strip, the outlet filter and the key quotes (coverage_html.py). `[hidden]` must win
+# over the grid's `display: contents` rows, which the browser's own `[hidden]` rule would lose to.
+COVERAGE_CSS = """
+.cp-answer [hidden] { display: none !important; }
+.cp-answer .cp-coverage { margin: 0 0 .75rem; padding: .6rem .75rem; border: 1px solid var(--cp-line);
+  border-radius: 8px; background: var(--cp-soft); }
+.cp-answer .cp-cov-title { margin: 0 0 .4rem; font-size: .78rem; font-weight: 700; opacity: .75;
+  text-transform: uppercase; letter-spacing: .03em; }
+.cp-answer .cp-cov-cards { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; }
+.cp-answer .cp-cov-card { flex: 1 1 14rem; min-width: 0; }
+.cp-answer .cp-cov-side { margin: 0; font-weight: 700; display: flex; align-items: center; gap: .35rem; }
+.cp-answer .cp-dot { display: inline-block; flex: none; width: .65rem; height: .65rem; border-radius: 50%; }
+.cp-answer .cp-cov-facts { margin: .1rem 0 .3rem; font-size: .8rem; opacity: .8; }
+.cp-answer .cp-chips { display: flex; flex-wrap: wrap; gap: .3rem; }
+.cp-answer .cp-chip { display: inline-flex; align-items: center; gap: .35rem; max-width: 100%; margin: 0;
+  padding: .1rem .3rem .1rem .6rem; font: inherit; font-size: .8rem; color: inherit; cursor: pointer;
+  background: transparent; border: 1px solid var(--cp-line); border-radius: 999px; }
+.cp-answer .cp-chip-name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.cp-answer .cp-chip-count { font-weight: 700; font-size: .72rem; padding: 0 .4rem; border-radius: 999px;
+  background: var(--cp-soft); }
+.cp-answer .cp-chip:hover { border-color: var(--cp-accent); }
+.cp-answer .cp-chip:focus-visible { outline: 2px solid var(--cp-accent); outline-offset: 1px; }
+.cp-answer .cp-chip[aria-pressed="true"] { border-color: var(--cp-accent); background: rgba(37,99,235,.15); }
+.cp-answer .cp-flags { margin: .35rem 0 0; padding: 0; list-style: none; }
+.cp-answer .cp-flag { margin: .15rem 0 0; padding: .2rem .5rem; font-size: .8rem; border-radius: 4px;
+  border-left: 3px solid rgba(202,138,4,.8); background: rgba(234,179,8,.12); }
+.cp-answer .cp-flag::before { content: "⚠ "; }
+.cp-answer .cp-cov-note { margin: .4rem 0 0; font-size: .8rem; }
+.cp-answer .cp-filter { margin: .45rem 0 0; font-size: .85rem; font-weight: 600; }
+.cp-answer .cp-filter-clear { margin-left: .4rem; padding: .05rem .5rem; font: inherit; font-size: .78rem;
+  color: inherit; cursor: pointer; background: transparent; border: 1px solid var(--cp-line);
+  border-radius: 6px; }
+.cp-answer .cp-timeline { margin: .5rem 0 0; }
+.cp-answer .cp-timeline img { display: block; max-width: 100%; height: auto; }
+.cp-answer .cp-timeline figcaption { font-size: .75rem; opacity: .7; }
+.cp-answer .cp-keyquotes { margin: .75rem 0 0; padding: .4rem .75rem; border: 1px solid var(--cp-line);
+  border-radius: 8px; }
+.cp-answer .cp-keyquotes summary { cursor: pointer; font-weight: 600; }
+.cp-answer .cp-key-sides { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; margin: .4rem 0 .2rem; }
+.cp-answer .cp-key-side { flex: 1 1 16rem; min-width: 0; }
+.cp-answer .cp-key-name { margin: 0; font-weight: 700; }
+.cp-answer .cp-key-list { margin: 0; padding-left: 1.2rem; }
+"""
+
+WHY_CSS = """
+.cp-why { margin: 0 0 .6rem; padding: .4rem .6rem; font-size: .85rem; line-height: 1.4; border-radius: 6px;
+  border: 1px solid rgba(37,99,235,.45); background: rgba(37,99,235,.08); overflow-wrap: anywhere; }
+.cp-why .cp-why-label { font-weight: 700; }
+"""
+
+# The page around the fragments (ui.py's launch options): header, library, messages, model state.
+PAGE_CSS = """
+.cp-header { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: flex-end;
+  gap: .5rem 2rem; padding: .25rem 0 .5rem; border-bottom: 1px solid var(--border-color-primary); }
+.cp-header .cp-title { font-size: 1.6rem; font-weight: 800; margin: 0; letter-spacing: -.01em; }
+.cp-header .cp-tagline { margin: .1rem 0 0; opacity: .8; }
+.cp-backend { display: flex; flex-wrap: wrap; gap: .3rem .5rem; margin: 0; font-size: .8rem; }
+.cp-backend > div { display: flex; gap: .3rem; padding: .15rem .6rem; border-radius: 999px;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
+.cp-backend dt { font-weight: 600; margin: 0; } .cp-backend dd { margin: 0; }
+.cp-placeholder { padding: 1.25rem 1rem; border: 1px dashed var(--border-color-primary);
+  border-radius: 8px; opacity: .75; } .cp-placeholder p { margin: .2rem 0; }
+.cp-msgs { display: grid; gap: .3rem; } .cp-msg { margin: 0; padding: .45rem .7rem; border-radius: 6px;
+  border: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
+.cp-msg-ok { border-color: rgba(22,163,74,.55); background: rgba(22,163,74,.1); }
+.cp-msg-info { background: var(--background-fill-secondary); }
+.cp-msg-error { border-color: rgba(220,38,38,.6); background: rgba(220,38,38,.1); }
+.cp-library-head { margin: 0 0 .35rem; font-size: .85rem; opacity: .8; }
+.cp-docs { list-style: none; margin: 0; padding: 0; display: grid; gap: .4rem; }
+.cp-doc { display: flex; gap: .5rem; align-items: flex-start; justify-content: space-between; margin: 0;
+  padding: .5rem .6rem; border: 1px solid var(--border-color-primary); border-radius: 8px; }
+.cp-doc-main { min-width: 0; } .cp-doc p { margin: 0; overflow-wrap: anywhere; }
+.cp-doc-name { font-weight: 600; line-height: 1.3; } .cp-doc-info { font-size: .8rem; opacity: .85; }
+.cp-doc-id { font-size: .72rem; opacity: .6; font-family: var(--font-mono); }
+.cp-unknown { font-style: italic; opacity: .7; }
+.cp-delete { flex: none; font-size: .78rem; padding: .15rem .55rem; border-radius: 6px; cursor: pointer;
+  color: inherit; background: transparent; border: 1px solid rgba(220,38,38,.55); }
+.cp-delete:hover, .cp-delete:focus-visible { background: rgba(220,38,38,.12); }
+#cp-source-panel .cp-doc-text { max-height: calc(100vh - 10rem); }
+.cp-model { display: inline-block; margin: .3rem 0 0; padding: .1rem .6rem; border-radius: 999px;
+  font-size: .78rem; border: 1px solid var(--border-color-primary); }
+.cp-model-warming { border-color: rgba(202,138,4,.6); background: rgba(202,138,4,.12); }
+.cp-model-ready { border-color: rgba(22,163,74,.55); background: rgba(22,163,74,.1); }
+.cp-model-failed { border-color: rgba(220,38,38,.6); background: rgba(220,38,38,.1); }
 """
