@@ -20,10 +20,11 @@ import pytest
 from conftest import WebServer, free_port, start_app, stop_app
 
 from service.core import Counterpoint, open_service
+from service.coverage import with_coverage
 from service.errors import InputError
 from service.library import Loaded
 from service.llm import BackendInfo
-from service.models import Comparison, DocumentMeta, Quote, Side, Stats
+from service.models import Account, Comparison, DocumentMeta, Point, Quote, Side, Stats, Why
 from service.page import handlers as h
 from service.page.render import comparison_markdown
 from service.page.ui import Page, launch_options
@@ -290,6 +291,62 @@ def test_source_view_explains_what_it_cannot_open(service: Counterpoint) -> None
     assert "the click carried no quote" in h.source_view(service, None, None)
 
 
+def test_a_clicked_quote_opens_under_one_line_saying_why_it_sits_there(service: Counterpoint) -> None:
+    """ "Why here?": the quote's trace (models.Why) in one line above its article, escaped."""
+    doc = service.ingest(Loaded(text=TRICKY, source="t"), "news").meta
+    text = "“We will not sign,” said Ana\u00a0Lund 🇳🇴"
+    start = TRICKY.index(text)
+    why = Why(
+        speaker="Ana Lund", speaker_rule="subject_of_reporting_verb", cue="said", speaker_words="Ana Lund",
+        side="Northland", side_rule="speaker_title", side_words="Northland’s <b>minister</b>",
+    )  # fmt: skip
+    quote = Quote(doc=doc.id, start=start, end=start + len(text), text=text, why=why)
+    other = quote.model_copy(update={"why": why.model_copy(update={"side": "Southland"})})
+
+    def answer(**quotes: Quote) -> Comparison:
+        accounts = {side: Account(claim="c", quotes=[q]) for side, q in quotes.items()}
+        return Comparison(question="q", collection="news", points=[Point(topic="t", kind="contradiction",
+                                                                         accounts=accounts)])  # fmt: skip
+
+    both = answer(Northland=quote, Southland=other)
+    click = {"doc": doc.id, "start": start, "end": start + len(text), "side": "Northland"}
+    view = h.source_view(service, both, click)
+    line = re.search(r'<span class="cp-why-text">(.*?)</span>', view).group(1)
+    assert html.unescape(line) == (
+        'Said by Ana Lund (subject of "said"). Side: Northland (the title: "Northland’s <b>minister</b>").'
+    )
+    assert "<b>minister" not in view and view.index("cp-why") < view.index("cp-highlight")
+    assert _highlight(view) == text
+    # The same span under the other column explains that column's placement.
+    assert "Side: Southland" in h.source_view(service, both, click | {"side": "Southland"})
+    # A quote with no trace says so; a click the answer does not hold shows the source alone.
+    untraced = answer(Northland=quote.model_copy(update={"why": None}))
+    assert "No trace was recorded for this quote." in h.source_view(service, untraced, click)
+    alone = h.source_view(service, answer(), click)
+    assert "cp-why" not in alone and _highlight(alone) == text
+
+
+def test_find_quote_prefers_the_clicked_column() -> None:
+    a = Quote(doc="d", start=1, end=4, text="abc", title="A")
+    b = a.model_copy(update={"title": "B"})
+    point = Point(topic="t", kind="contradiction", accounts={"X": Account(claim="", quotes=[a]),
+                                                             "Y": Account(claim="", quotes=[b])})  # fmt: skip
+    answer = Comparison(question="q", points=[point])
+    assert h.find_quote(answer, "d", 1, 4, "Y") is b and h.find_quote(answer, "d", 1, 4, "Z") is a
+    assert h.find_quote(answer, "d", 1, 5) is None and h.find_quote(None, "d", 1, 4) is None
+
+
+def test_a_pasted_date_must_be_a_real_date(service: Counterpoint) -> None:
+    """The coverage strip and its timeline read dates; a typed date that is not one is refused, alone."""
+    bad = h.page_sources(service.settings, None, TRICKY, None, "Dam", "Ledger", "last Tuesday")
+    (outcome,) = h.ingest_sources(service, bad, "dates")
+    assert outcome.result is None and "bad date 'last Tuesday'" in outcome.error
+    assert service.documents("dates") == []
+    good = h.page_sources(service.settings, None, TRICKY, None, "Dam", "Ledger", " 2025-03-04 ")
+    (outcome,) = h.ingest_sources(service, good, "dates")
+    assert outcome.result is not None and outcome.result.meta.date == "2025-03-04"
+
+
 # --- export ------------------------------------------------------------------------------------
 def test_export_files_hold_the_json_and_markdown(tmp_path: Path) -> None:
     quote = Quote(doc="d1", start=0, end=5, text="Hello", title="T")
@@ -307,7 +364,7 @@ def test_export_files_hold_the_json_and_markdown(tmp_path: Path) -> None:
         and json_path.suffix == ".json"
     )
     assert md_path.stem == json_path.stem and md_path.suffix == ".md"
-    assert Comparison.model_validate_json(json_path.read_text(encoding="utf-8")) == answer
+    assert Comparison.model_validate_json(json_path.read_text(encoding="utf-8")) == with_coverage(answer)
     assert md_path.read_text(encoding="utf-8") == comparison_markdown(answer)
     assert h.export_files(Comparison(question="¿¿??"), tmp_path)[0].name.startswith("counterpoint-answer-")
 

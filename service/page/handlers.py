@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..core import Counterpoint
 from ..errors import CounterpointError, InputError
-from ..library import SUPPORTED, IngestResult, Loaded, check_collection, load_stream, load_url
-from ..models import Comparison, DocumentMeta
+from ..library import SUPPORTED, IngestResult, Loaded, check_collection, check_date, load_stream, load_url
+from ..models import Comparison, DocumentMeta, Quote
 from ..settings import Settings
-from .render import comparison_json, comparison_markdown, esc, source_html
+from .render import comparison_json, comparison_markdown, esc, source_html, why_html
 
 if TYPE_CHECKING:
     from ..llm import BackendInfo
@@ -191,8 +191,9 @@ def _file_source(path: str, settings: Settings) -> Source:
 
 def _paste_source(text: str, settings: Settings, title: str, outlet: str, date: str) -> Source:
     def load() -> Loaded:
+        # A date the coverage strip and its timeline can read (YYYY-MM-DD), or none: never a guess.
+        given = {"title": title.strip(), "outlet": outlet.strip(), "date": check_date(date or "")}
         loaded = load_stream(io.BytesIO(text.encode("utf-8")), "pasted text", settings)
-        given = {"title": title.strip(), "outlet": outlet.strip(), "date": date.strip()}
         return loaded.model_copy(update={k: v for k, v in given.items() if v})
 
     return Source("pasted text", load)
@@ -337,14 +338,32 @@ def quote_target(data: Any) -> tuple[str, int, int]:
     return doc, _offset(data.get("start")), _offset(data.get("end"))
 
 
+def find_quote(answer: Comparison | None, doc: str, start: int, end: int, side: str = "") -> Quote | None:
+    """The answer's quote at these offsets, under `side` when it names one of the columns."""
+    if answer is None:
+        return None
+    found = [
+        (name, q)
+        for p in answer.points
+        for name, account in p.accounts.items()
+        for q in account.quotes
+        if (q.doc, q.start, q.end) == (doc, start, end)
+    ]
+    return next((q for name, q in found if name == side), found[0][1] if found else None)
+
+
 def source_view(service: Counterpoint, answer: Comparison | None, data: Any) -> str:
-    """The quote's article with the quote highlighted, or a clear message why it cannot be shown."""
+    """The quote's article with the quote highlighted, under one line on why the quote sits where it
+    does ("Why here?"); or a clear message why it cannot be shown."""
     try:
         doc_id, start, end = quote_target(data)
         collection = answer.collection if answer is not None else "default"
-        return source_html(service.document(doc_id, collection), start, end)
+        view = source_html(service.document(doc_id, collection), start, end)
     except (CounterpointError, ValueError) as exc:  # ValueError: offsets outside the stored text
         return notice_html([("error", f"Cannot open this quote's source: {exc}")])
+    side = data.get("side") if isinstance(data.get("side"), str) else ""
+    quote = find_quote(answer, doc_id, start, end, side)
+    return (why_html(quote.why) if quote is not None else "") + view
 
 
 def _slug(text: str, limit: int = 48) -> str:

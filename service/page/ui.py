@@ -21,7 +21,9 @@ from ..errors import CounterpointError
 from ..models import Comparison
 from ..settings import Settings
 from . import handlers as h
+from .css import PAGE_CSS
 from .render import comparison_html
+from .scripts import DELETE_JS, QUOTE_JS, SOURCE_JS
 
 log = logging.getLogger(__name__)
 
@@ -29,68 +31,6 @@ log = logging.getLogger(__name__)
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "DejaVu Sans", "sans-serif"]
 FILE_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf"]
 
-# Quote clicks: one delegated listener on the answer panel survives every re-render of its HTML.
-# The offsets travel as numbers and the server slices the text (render.source_html), so the
-# browser's UTF-16 string indices never come into play.
-QUOTE_JS = """
-element.addEventListener('click', (event) => {
-  const button = event.target.closest('button.cp-quote');
-  if (!button || !element.contains(button)) return;
-  element.querySelectorAll('.cp-quote.cp-selected').forEach((b) => b.classList.remove('cp-selected'));
-  button.classList.add('cp-selected');
-  trigger('quote', {doc: button.dataset.doc, start: Number(button.dataset.start),
-                    end: Number(button.dataset.end), id: button.id});
-});
-"""
-SOURCE_JS = """
-watch('value', () => {
-  const mark = element.querySelector('#cp-highlight');
-  if (mark) mark.scrollIntoView({block: 'center', inline: 'nearest'});
-});
-"""
-DELETE_JS = """
-element.addEventListener('click', (event) => {
-  const button = event.target.closest('button.cp-delete');
-  if (!button || !element.contains(button)) return;
-  if (!window.confirm(`Delete “${button.dataset.title}” from the library?`)) return;
-  trigger('delete_doc', {doc: button.dataset.doc});
-});
-"""
-
-PAGE_CSS = """
-.cp-header { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: flex-end;
-  gap: .5rem 2rem; padding: .25rem 0 .5rem; border-bottom: 1px solid var(--border-color-primary); }
-.cp-header .cp-title { font-size: 1.6rem; font-weight: 800; margin: 0; letter-spacing: -.01em; }
-.cp-header .cp-tagline { margin: .1rem 0 0; opacity: .8; }
-.cp-backend { display: flex; flex-wrap: wrap; gap: .3rem .5rem; margin: 0; font-size: .8rem; }
-.cp-backend > div { display: flex; gap: .3rem; padding: .15rem .6rem; border-radius: 999px;
-  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); }
-.cp-backend dt { font-weight: 600; margin: 0; } .cp-backend dd { margin: 0; }
-.cp-placeholder { padding: 1.25rem 1rem; border: 1px dashed var(--border-color-primary);
-  border-radius: 8px; opacity: .75; } .cp-placeholder p { margin: .2rem 0; }
-.cp-msgs { display: grid; gap: .3rem; } .cp-msg { margin: 0; padding: .45rem .7rem; border-radius: 6px;
-  border: 1px solid var(--border-color-primary); overflow-wrap: anywhere; }
-.cp-msg-ok { border-color: rgba(22,163,74,.55); background: rgba(22,163,74,.1); }
-.cp-msg-info { background: var(--background-fill-secondary); }
-.cp-msg-error { border-color: rgba(220,38,38,.6); background: rgba(220,38,38,.1); }
-.cp-library-head { margin: 0 0 .35rem; font-size: .85rem; opacity: .8; }
-.cp-docs { list-style: none; margin: 0; padding: 0; display: grid; gap: .4rem; }
-.cp-doc { display: flex; gap: .5rem; align-items: flex-start; justify-content: space-between; margin: 0;
-  padding: .5rem .6rem; border: 1px solid var(--border-color-primary); border-radius: 8px; }
-.cp-doc-main { min-width: 0; } .cp-doc p { margin: 0; overflow-wrap: anywhere; }
-.cp-doc-name { font-weight: 600; line-height: 1.3; } .cp-doc-info { font-size: .8rem; opacity: .85; }
-.cp-doc-id { font-size: .72rem; opacity: .6; font-family: var(--font-mono); }
-.cp-unknown { font-style: italic; opacity: .7; }
-.cp-delete { flex: none; font-size: .78rem; padding: .15rem .55rem; border-radius: 6px; cursor: pointer;
-  color: inherit; background: transparent; border: 1px solid rgba(220,38,38,.55); }
-.cp-delete:hover, .cp-delete:focus-visible { background: rgba(220,38,38,.12); }
-#cp-source-panel .cp-doc-text { max-height: calc(100vh - 10rem); }
-.cp-model { display: inline-block; margin: .3rem 0 0; padding: .1rem .6rem; border-radius: 999px;
-  font-size: .78rem; border: 1px solid var(--border-color-primary); }
-.cp-model-warming { border-color: rgba(202,138,4,.6); background: rgba(202,138,4,.12); }
-.cp-model-ready { border-color: rgba(22,163,74,.55); background: rgba(22,163,74,.1); }
-.cp-model-failed { border-color: rgba(220,38,38,.6); background: rgba(220,38,38,.1); }
-"""
 MODEL_POLL_S = 2.0
 
 
