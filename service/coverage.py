@@ -6,7 +6,8 @@ flagged; each side's key quotes. A pure function of a Comparison, whose quotes c
 - A quote is **direct** (the side in its own words) when it holds a quotation mark; otherwise it is
   reported speech ("the ministry said it would..."). Straight and curly apostrophes are not marks.
 - **Flags**, each one plain sentence: a side heard in only one of the answer's several outlets; a
-  side heard only through reported speech; a side whose every outlet quotes another side more.
+  side heard only through reported speech; a side whose every outlet quotes another side more, that
+  is at least twice as often (so that 9 quotes against 8 in one article is not called one-sided).
 - **Key quotes**: each of a side's quotes is scored by how much of its content it shares with the
   side's other quotes (the sum of its cosine similarities to them, over content words weighted by
   inverse quote frequency in the whole answer, so that "said" or a word every quote holds counts for
@@ -38,6 +39,7 @@ from .models import (
 QUOTATION_MARKS = frozenset('"“”„‟«»‹›「」『』‘‚')
 """Marks that open or close a quotation. ’ and ' are left out: they are apostrophes far more often."""
 MAX_KEY_QUOTES = 3
+FAVOUR = 2  # an outlet "quotes another side more" when it quotes it at least this many times as often
 NEAR_REPEAT = 0.8  # a quote this close (cosine) to a key quote already kept adds nothing new
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
@@ -182,7 +184,7 @@ def _flags(
     others = {name: counts for name, counts in per_side.items() if name != side and counts}
     if others:
         leaders = {o: max(others, key=lambda name: others[name][o]) for o in mine}
-        if all(others[leaders[o]][o] > n for o, n in mine.items()):
+        if all(others[leaders[o]][o] >= FAVOUR * n for o, n in mine.items()):
             rivals = " or ".join(dict.fromkeys(leaders[o] for o, _ in mine.most_common()))
             detail = "; ".join(
                 f"{o} ({leaders[o]} {others[leaders[o]][o]}, {side} {n})" for o, n in mine.most_common()

@@ -179,6 +179,11 @@ def test_a_side_quoted_only_where_the_other_side_is_quoted_more_is_flagged() -> 
         "The Coastal Ledger (the port authority 2, the fishers 1); "
         "Harbour Weekly (the port authority 2, the fishers 1)."
     )
+    # "More" means at least twice as often: 3 against 2 in every outlet is not one-sided.
+    close = answer(
+        [*port, q("“Point 9,” Quell said.", "weekly", 900)], [*fishers, q("“Mud,” Penn said.", "weekly", 600)]
+    )
+    assert "outlets_favour_other" not in kinds(close, FISHERS)
     # One outlet that gives the fishers as many quotes as the port lifts the flag.
     even = answer(port, [*fishers, q("“Mud,” Penn said.", "weekly", 600)])
     assert "outlets_favour_other" not in kinds(even, FISHERS)

@@ -87,9 +87,11 @@ def strip_html(c: Comparison, cov: Coverage | None = None) -> str:
         '<p class="cp-filter" hidden><span class="cp-filter-text" role="status"></span> '
         '<button type="button" class="cp-filter-clear">Show all</button></p>'
     )
+    # The cards and the timeline share a row where the answer is wide enough, and stack where not.
+    body = f'<div class="cp-cov-body"><div class="cp-cov-cards">{cards}</div>{timeline_html(c, cov)}</div>'
     return (
         f'<section class="cp-coverage" aria-label="Coverage"><p class="cp-cov-title">Who reports each side'
-        f'</p><div class="cp-cov-cards">{cards}</div>{single}{status}{timeline_html(c, cov)}</section>'
+        f"</p>{body}{single}{status}</section>"
     )
 
 
@@ -144,7 +146,7 @@ def timeline_png(c: Comparison) -> bytes | None:
     row = {name: i for i, name in enumerate(sides)}
     days = [date.fromisoformat(d) for _, d, _ in points]
     grey = "#808080"
-    fig = Figure(figsize=(6.4, 0.55 + 0.42 * len(sides)), dpi=100, layout="constrained")
+    fig = Figure(figsize=(5.2, 0.55 + 0.42 * len(sides)), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     for name in sides:
         mine = [(date.fromisoformat(d), n) for s, d, n in points if s == name]

@@ -103,7 +103,8 @@ COVERAGE_CSS = """
   border-radius: 8px; background: var(--cp-soft); }
 .cp-answer .cp-cov-title { margin: 0 0 .4rem; font-size: .78rem; font-weight: 700; opacity: .75;
   text-transform: uppercase; letter-spacing: .03em; }
-.cp-answer .cp-cov-cards { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; }
+.cp-answer .cp-cov-body { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; align-items: flex-start; }
+.cp-answer .cp-cov-cards { flex: 3 1 28rem; min-width: 0; display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; }
 .cp-answer .cp-cov-card { flex: 1 1 14rem; min-width: 0; }
 .cp-answer .cp-cov-side { margin: 0; font-weight: 700; display: flex; align-items: center; gap: .35rem; }
 .cp-answer .cp-dot { display: inline-block; flex: none; width: .65rem; height: .65rem; border-radius: 50%; }
@@ -127,7 +128,7 @@ COVERAGE_CSS = """
 .cp-answer .cp-filter-clear { margin-left: .4rem; padding: .05rem .5rem; font: inherit; font-size: .78rem;
   color: inherit; cursor: pointer; background: transparent; border: 1px solid var(--cp-line);
   border-radius: 6px; }
-.cp-answer .cp-timeline { margin: .5rem 0 0; }
+.cp-answer .cp-timeline { flex: 1 1 20rem; max-width: 520px; margin: 0; }
 .cp-answer .cp-timeline img { display: block; max-width: 100%; height: auto; }
 .cp-answer .cp-timeline figcaption { font-size: .75rem; opacity: .7; }
 .cp-answer .cp-keyquotes { margin: .75rem 0 0; padding: .4rem .75rem; border: 1px solid var(--cp-line);

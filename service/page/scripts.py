@@ -40,10 +40,18 @@ element.addEventListener('click', (event) => {
                     end: Number(button.dataset.end), id: button.id, side: button.dataset.side});
 });
 """
+# Centre the highlight inside the article's own scroll box first, then move the panel only as far as
+# it must: the "Why here?" line above the article stays in sight whenever the highlight allows.
 SOURCE_JS = """
 watch('value', () => {
   const mark = element.querySelector('#cp-highlight');
-  if (mark) mark.scrollIntoView({block: 'center', inline: 'nearest'});
+  if (!mark) return;
+  const box = mark.closest('.cp-doc-text');
+  if (box) {
+    const m = mark.getBoundingClientRect(), b = box.getBoundingClientRect();
+    box.scrollTop += m.top - b.top - (box.clientHeight - m.height) / 2;
+  }
+  mark.scrollIntoView({block: 'nearest', inline: 'nearest'});
 });
 """
 DELETE_JS = """

@@ -229,7 +229,9 @@ class Page:
                         )
                         with gr.Row():
                             outlet = gr.Textbox(label="Outlet", min_width=100, elem_id="cp-outlet")
-                            date = gr.Textbox(label="Date", placeholder="2025-11-07", min_width=100)
+                            date = gr.Textbox(
+                                label="Date", placeholder="2025-11-07", min_width=100, elem_id="cp-date"
+                            )
                     with gr.Tab("URL", elem_id="cp-tab-url"):
                         url = gr.Textbox(label="Web page", placeholder="https://…", elem_id="cp-url")
                 add = gr.Button("Add to library", variant="primary", elem_id="cp-add")
