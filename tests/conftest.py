@@ -32,6 +32,19 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 """The project's shared folder next to the repo (/work/shared); users' clones do not have it."""
 
 SEED_NAME = "000_2d08d98d966ae262.txt"
+SEED_QUESTION = (
+    "Why did the third round of Afghanistan–Pakistan peace talks in Istanbul fail, "
+    "and how does each side tell it?"
+)
+
+INVENTED = Path(__file__).resolve().parent / "data" / "signal-talks.txt"
+"""The seed's twin in every clone: an invented news report (tests/data/), two sides speaking through
+"X said", "according to X" and quotations, with a section label, curly quotes and web leftovers."""
+INVENTED_CASE = INVENTED.with_suffix(".jsonl")
+"""The invented article as a labelled eval case (the same text, quotes labelled by code)."""
+INVENTED_QUESTION = (
+    "How do Corvale Rail and the Quillbrook Signallers' Union each explain the collapse of the pay talks?"
+)
 
 # Captured once at import, before any test's isolation, so every test shares one model cache.
 # The default mirrors Settings' own (the XDG cache root, normally ~/.cache).
@@ -136,7 +149,10 @@ def settings(isolated_env: Path) -> Settings:
 def shared_dir() -> Path:
     """/work/shared, or skip: it lives next to the repo, not in it."""
     if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent (it sits next to the repo, not inside a clone)")
+        pytest.skip(
+            f"{SHARED} is absent (it sits next to the repo, not inside a clone); "
+            "the test's twin on tests/data/ runs instead"
+        )
     return SHARED
 
 
@@ -145,8 +161,37 @@ def seed_path(shared_dir: Path) -> Path:
     """The seed article, or skip when the shared folder is absent."""
     path = shared_dir / "seed" / SEED_NAME
     if not path.is_file():
-        pytest.skip(f"seed article {path} is absent")
+        pytest.skip(f"seed article {path} is absent; the test's twin on tests/data/ runs instead")
     return path
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article a test ingests and asks about, with what any right answer must show."""
+
+    name: str
+    path: Path
+    question: str
+    title: str  # how ingest's title starts (a first line can be a section label, not the title)
+    parties: tuple[str, str]  # a word of each side's name
+
+
+@pytest.fixture
+def invented() -> Article:
+    """The invented article (tests/data/): present in every clone."""
+    return Article(
+        "invented", INVENTED, INVENTED_QUESTION,
+        "Corvale Rail and Signallers Trade Blame as Pay Talks Collapse", ("Corvale", "Signallers"),
+    )  # fmt: skip
+
+
+@pytest.fixture(params=["invented", "seed"])
+def article(request: pytest.FixtureRequest, invented: Article) -> Article:
+    """The invented article, then the seed (which skips, saying why, when ../shared is absent)."""
+    if request.param == "invented":
+        return invented
+    path = request.getfixturevalue("seed_path")
+    return Article("seed", path, SEED_QUESTION, "Peace Talks Collapse", ("Pakistan", "Afghan"))
 
 
 # --- Chroma server ------------------------------------------------------------------------------
