@@ -1,8 +1,10 @@
-"""The document commands of the CLI: ingest, list, show, delete; errors and the data-dir lock."""
+"""The document commands of the CLI (ingest, list, show, delete; errors and the data-dir lock) on the
+invented article and the seed, and the README: every command, option, setting and link it shows exists."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from conftest import WebServer, free_port, make_pdf
+from conftest import Article, WebServer, free_port, make_pdf
 from typer.testing import CliRunner
 
 from service.cli import app
@@ -57,14 +59,14 @@ def seeded(tmp_path: Path) -> str:
 
 
 # --- the happy path -----------------------------------------------------------------------------
-def test_ingest_list_show_delete(seed_path: Path) -> None:
-    doc_id = doc_id_of(seed_path.read_text(encoding="utf-8"))
-    added = cli("ingest", str(seed_path))
+def test_ingest_list_show_delete(article: Article) -> None:
+    doc_id = doc_id_of(article.path.read_text(encoding="utf-8"))
+    added = cli("ingest", str(article.path))
     assert added.exit_code == 0, added.stderr
     fields = added.stdout.rstrip("\n").split("\t")
-    assert fields[:2] == [doc_id, "added"] and fields[3].startswith("Peace Talks Collapse")
+    assert fields[:2] == [doc_id, "added"] and fields[3].startswith(article.title)
 
-    again = cli("ingest", str(seed_path))
+    again = cli("ingest", str(article.path))
     assert again.exit_code == 0
     assert again.stdout.split("\t")[:2] == [doc_id, "unchanged (already stored)"]
     assert cli("list").stdout.splitlines()[0].startswith(f"{doc_id}\t")
@@ -72,10 +74,10 @@ def test_ingest_list_show_delete(seed_path: Path) -> None:
 
     shown = cli("show", "--text", doc_id)
     assert shown.exit_code == 0
-    assert shown.stdout_bytes == seed_path.read_bytes()
+    assert shown.stdout_bytes == article.path.read_bytes()
     assert shown.stderr == ""
     full = cli("show", doc_id).stdout
-    assert f"id: {doc_id}\n" in full and f"source: {seed_path}\n" in full
+    assert f"id: {doc_id}\n" in full and f"source: {article.path}\n" in full
 
     deleted = cli("delete", doc_id)
     assert deleted.exit_code == 0 and deleted.stdout.startswith(f"{doc_id}\tdeleted\t")
@@ -199,13 +201,13 @@ def test_one_bad_input_among_good_ones(tmp_path: Path) -> None:
 
 # --- server mode --------------------------------------------------------------------------------
 @pytest.mark.e2e
-def test_cli_against_a_chroma_server(server_settings: Settings, seed_path: Path) -> None:
+def test_cli_against_a_chroma_server(server_settings: Settings, article: Article) -> None:
     collection = f"cli{os.getpid()}{time.monotonic_ns() % 10**9}"
     try:
-        added = cli("ingest", "-c", collection, str(seed_path))
+        added = cli("ingest", "-c", collection, str(article.path))
         assert added.exit_code == 0, added.stderr
         doc_id = added.stdout.split("\t")[0]
-        assert cli("show", "-c", collection, "--text", doc_id).stdout_bytes == seed_path.read_bytes()
+        assert cli("show", "-c", collection, "--text", doc_id).stdout_bytes == article.path.read_bytes()
         assert not server_settings.data_dir.exists(), "server mode must not touch the data dir"
     finally:
         with open_store(server_settings) as store:
@@ -225,15 +227,15 @@ def run(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProc
 
 
 @pytest.mark.e2e
-def test_ingest_and_show_across_processes(seed_path: Path, settings: Settings) -> None:
+def test_ingest_and_show_across_processes(article: Article, settings: Settings) -> None:
     # This process writes and closes first: a client still cached here would go stale below.
     with open_store(settings) as store:
         first = ingest(store, "default", Loaded(text=TEXT, source="t"), settings).meta
-    ingested = run("ingest", str(seed_path))
+    ingested = run("ingest", str(article.path))
     assert ingested.returncode == 0, ingested.stderr
     doc_id = ingested.stdout.decode().split("\t")[0]
     shown = run("show", "--text", doc_id)
-    assert shown.returncode == 0 and shown.stdout == seed_path.read_bytes()
+    assert shown.returncode == 0 and shown.stdout == article.path.read_bytes()
     with open_store(settings) as store:
         assert {m.id for m in store.list("default")} == {first.id, doc_id}
         hits = store.search("default", store.embedder.embed_one("Who blamed whom for the talks?"), k=20)
@@ -254,3 +256,92 @@ def test_a_held_data_dir_fails_fast(settings: Settings) -> None:
     assert elapsed < 15, f"took {elapsed:.1f} s: the lock timeout was not honoured"
     # Released: the next process gets in.
     assert run("list").returncode == 0
+
+
+# --- the README: what it shows works ------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def readme_commands() -> list[list[str]]:
+    """Every `counterpoint ...` line of the README's code blocks, as words (comments and [ ] dropped)."""
+    import shlex
+
+    blocks = re.findall(r"```(?:bash)?\n(.*?)```", README, flags=re.S)
+    lines = [line for block in blocks for line in block.splitlines() if line.startswith("counterpoint ")]
+    return [shlex.split(line.split("  #")[0].replace("[", "").replace("]", "")) for line in lines]
+
+
+def readme_settings() -> dict[str, str]:
+    """The configuration table: variable -> its default cell (one cell per variable where a row has two)."""
+    found: dict[str, str] = {}
+    for names, default in re.findall(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \| ([^|]*) \|", README, flags=re.M):
+        variables = re.findall(r"`([A-Z_]+)`", names)
+        defaults = [d.strip() for d in default.split(", ")] if "," in default else [default.strip()]
+        for i, name in enumerate(variables):
+            found[name] = defaults[i] if len(defaults) == len(variables) else ""
+    return found
+
+
+def test_the_readme_stays_short_and_its_links_resolve() -> None:
+    assert len(README.splitlines()) <= 210, "user documentation only: history goes to docs/RESULTS.md"
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", README):
+        assert (REPO / target).exists(), f"the README links to {target}, which is not in the repo"
+
+
+def test_the_readme_names_the_two_commands_ci_runs() -> None:
+    block = re.search(r"## Two commands\n\n```bash\n(.*?)```", README, flags=re.S)
+    assert block, "the README lost its 'Two commands' block"
+    assert [line.split("#")[0].strip() for line in block[1].splitlines()] == ["make app", "make test"]
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    for target in ("app", "test", "bench"):
+        assert re.search(rf"^{target}:", makefile, flags=re.M), f"no `make {target}`"
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert "make test" in ci, "CI must run exactly the README's test command"
+
+
+def test_every_command_and_option_the_readme_shows_exists() -> None:
+    import typer.main
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    shown = readme_commands()
+    assert {words[1] for words in shown} == set(commands), "the README shows each command once at least"
+    for words in shown:
+        command = commands[words[1]]
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+        for word in words[2:]:
+            if word.startswith("-") and word != "-":
+                assert word.split("=")[0] in options, f"`counterpoint {words[1]}` has no option {word}"
+        for word in words[2:]:
+            if word.startswith("eval/") or word.startswith("tests/"):
+                assert (REPO / word).exists(), f"the README's `{' '.join(words)}` names a missing {word}"
+
+
+def test_every_setting_is_in_the_readme_with_its_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    documented = readme_settings()
+    fields = {f"COUNTERPOINT_{name.upper()}" for name in Settings.model_fields} - {
+        "COUNTERPOINT_OPENAI_API_KEY", "COUNTERPOINT_OPENAI_BASE_URL",  # documented as OPENAI_*
+    }  # fmt: skip
+    assert set(documented) == fields | {"OPENAI_API_KEY", "OPENAI_BASE_URL"}
+    checked = 0
+    for name, cell in documented.items():
+        literal = re.fullmatch(r"`([^`~]+)`", cell)
+        if not literal or not name.startswith("COUNTERPOINT_"):
+            continue  # "auto", "–", a sentence, or a path under ~
+        field = name.removeprefix("COUNTERPOINT_").lower()
+        monkeypatch.setenv(name, literal[1])  # read as the service reads it, then against the default
+        default = Settings.model_fields[field].get_default(call_default_factory=True)
+        assert getattr(Settings(), field) == default, f"{name}: the README says {cell}"
+        monkeypatch.delenv(name)
+        checked += 1
+    assert checked >= 15
+
+
+def test_the_readme_results_table_is_kept_in_docs_results() -> None:
+    """The one current table also heads docs/RESULTS.md, where it stays when newer numbers come."""
+    section = README.split("**Current results**", 1)[1]
+    table = [line for line in section.split("\n## ", 1)[0].splitlines() if line.startswith("|")]
+    assert len(table) >= 9, "the README lost its results table"
+    results = (REPO / "docs" / "RESULTS.md").read_text(encoding="utf-8")
+    assert "\n".join(table) in results
+    assert "2026-12-06" in results.split("\n## ", 1)[0], "RESULTS.md must say when the eval sets changed"
