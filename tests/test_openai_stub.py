@@ -278,7 +278,7 @@ def test_a_compatible_server_refines_the_rules_answer_by_default(
         word = max(re.findall(r"[a-z]+", line.group(0)), key=len)  # a topic must share a word with its point
         topic = {"op": "topic", "ids": [first.group(1)], "side": "", "value": f"Who said {word}"}
         unknown = {"op": "move", "ids": ["S999"], "side": "Pakistan", "value": ""}
-        return {"edits": [topic, unknown], "dispute": True, "reason": ""}
+        return {"edits": [topic, unknown], "verdict": "dispute", "reason": ""}
 
     stub.replies.append(tool_call(edits))
     result, _ = ask(compatible(monkeypatch, stub.base_url), seed_path)

@@ -34,14 +34,20 @@ TEXTS = {  # statement id -> (text, speaker); invented
     "S8": ("The ferries carry about 9,000 passengers a day.", ""),
 }
 PLACED = {"S2": MINISTRY, "S3": UNION, "S4": UNION, "S5": MEMBERS, "S6": MINISTRY}
+RULE = {
+    "S2": "speaker_title",
+    "S3": "speaker_name",
+    "S4": "speaker_name",
+    "S5": "proximity",
+    "S6": "affiliation",
+}
 
 
 def _statements() -> list[Statement]:
     out, at = [], 0
     for sid, (text, speaker) in TEXTS.items():
-        why = Why(
-            speaker=speaker, side=PLACED.get(sid, ""), side_rule="speaker_name" if sid in PLACED else ""
-        )
+        side, rule = PLACED.get(sid, ""), RULE.get(sid, "")
+        why = Why(speaker=speaker, side=side, side_rule=rule, side_words=speaker if side else "")
         out.append(
             Statement(
                 sid=sid,
@@ -118,9 +124,9 @@ def _run(
     return refine.run(job), model
 
 
-def _edits(*edits: dict[str, Any], dispute: bool = True, reason: str = "") -> dict[str, Any]:
+def _edits(*edits: dict[str, Any], verdict: str = "dispute", reason: str = "") -> dict[str, Any]:
     full = [{"ids": [], "side": "", "value": "", **e} for e in edits]
-    return {"edits": full, "dispute": dispute, "reason": reason}
+    return {"edits": full, "verdict": verdict, "reason": reason}
 
 
 def _cited(draft: Draft) -> list[dict[str, list[str]]]:
@@ -223,14 +229,16 @@ def test_bad_edits_are_dropped_and_counted(rules_answer: Outcome) -> None:
                 {"op": "rename_side", "ids": ["S3"], "side": UNION, "value": "Velora Stevedores"},  # unnamed
                 {"op": "drop", "ids": ["S3", "S4", "S5"]},  # would leave one side
                 {"op": "move", "ids": ["S1"], "side": UNION},  # a headline
+                {"op": "move", "ids": ["S3"], "side": MINISTRY},  # its speaker's name places it
             )
         ]
     )
-    assert out.draft == RULES_DRAFT and "0 applied; 6 dropped" in out.notes[0]
+    assert out.draft == RULES_DRAFT and "0 applied; 7 dropped" in out.notes[0]
     note = out.notes[0]
     assert "S99, which is not a statement" in note and "there is no side 'Harbour Board'" in note
     assert "reads as close to another side's quotes" in note and "do not name 'Velora Stevedores'" in note
     assert "it would leave fewer than two sides" in note and "headline" in note
+    assert "S3's speaker is named as dockworkers' union's (Karl Ode)" in note
 
 
 def test_kinds_switched_off_for_a_model_are_not_applied(rules_answer: Outcome) -> None:
@@ -254,7 +262,7 @@ def test_the_embedded_model_has_its_own_kinds_and_remote_models_all(monkeypatch:
 
 # --- the model's answer as a whole ------------------------------------------------------------------
 def test_an_abstention_where_the_rules_hear_two_sides_keeps_the_rules_answer(rules_answer: Outcome) -> None:
-    out, _ = _run([_edits({"op": "drop", "ids": ["S6"]}, dispute=False, reason="they agree")])
+    out, _ = _run([_edits({"op": "drop", "ids": ["S6"]}, verdict="no dispute", reason="they agree")])
     assert out.draft == RULES_DRAFT and not out.partial
     assert out.notes == [
         "the model found no dispute here (they agree), but the rules hear 3 sides; this is the rules' answer"

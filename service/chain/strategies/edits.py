@@ -12,16 +12,19 @@ with.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from ...models import Statement
+from ...models import Statement, Why
 from ...wording import closeness, reads_own, stems
 from ..draft import Draft
 
+# A speaker whose own name or title names a party speaks for it ("Ruritania's foreign minister"):
+# such a placement is a fact of the text, and no model moves it to another side.
+FIRM = frozenset({"speaker_name", "speaker_title"})
 MAX_SIDES = 4  # as many parties as an answer lines up (the rules keep as many)
 MAX_POINTS = 6  # a statement joins its nearest point rather than open a seventh
 JOIN_AT = 0.25  # cosine to a point's centre above which a placed statement joins that point
@@ -73,11 +76,13 @@ class Work:
 
 @dataclass
 class Context:
-    """What the checks read: the question, the statements by id, and their vectors."""
+    """What the checks read: the question, the statements by id, their vectors, and how the rules
+    placed each (their trace)."""
 
     question: str
     by_id: dict[str, Statement]
     vectors: dict[str, np.ndarray]
+    why: Mapping[str, Why] = field(default_factory=dict)
 
     def texts(self, sids: Sequence[str]) -> list[str]:
         return [self.by_id[s].text for s in sids]
@@ -226,6 +231,10 @@ def _move(work: Work, edit: Edit, ctx: Context) -> None:
     there = [i for i in ids if (w := _where(work, i)) is not None and w[1] == side]
     if there:
         raise Refused(f"{there[0]} is already {side}'s")
+    for sid in ids:
+        why = ctx.why.get(sid)
+        if why is not None and why.side_rule in FIRM and work.renamed.get(why.side, side) != side:
+            raise Refused(f"{sid}'s speaker is named as {work.renamed[why.side]}'s ({why.side_words})")
     for sid in ids:
         _place(work, sid, side, ctx)
         work.dropped.discard(sid)

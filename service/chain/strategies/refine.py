@@ -39,6 +39,7 @@ MAX_CHARS = 9000  # their text in all, so that the prompt fits the embedded mode
 MAX_TEXT = 320  # characters of one statement shown (the model cites ids; it needs the gist)
 MAX_EDITS = 8
 MAX_TOKENS = 480  # eight edits with a claim each fit; a remote model stops far sooner
+DISPUTE, NO_DISPUTE = "dispute", "no dispute"
 
 
 @dataclass
@@ -54,9 +55,10 @@ class Applied:
 
 
 def schema(ids: Sequence[str], sides: Sequence[str]) -> type[BaseModel]:
-    """The reply: a flat list of edits, then whether there is a dispute. The enums (statement ids
-    shown, side names) constrain a grammar or strict schema; validation stays lenient, so that an
-    unknown id from a model that ignores them is dropped with its edit, not re-asked."""
+    """The reply: a flat list of edits, then the verdict. The enums (statement ids shown, side
+    names) constrain a grammar or a strict schema; validation stays lenient, so that an unknown id
+    from a model that ignores them is dropped with its edit, not re-asked. The verdict is words,
+    not a boolean: the 1.5B model wrote `false` for any boolean, whatever its name (docs/REFINE.md)."""
     sid = Annotated[str, Field(json_schema_extra={"enum": list(ids)})]
     edit: type[BaseModel] = create_model(  # type: ignore[call-overload]
         "Edit",
@@ -70,7 +72,7 @@ def schema(ids: Sequence[str], sides: Sequence[str]) -> type[BaseModel]:
         "Edits",
         __config__=ConfigDict(extra="ignore"),
         edits=(list[edit], Field(json_schema_extra={"maxItems": MAX_EDITS})),  # type: ignore[valid-type]
-        dispute=(bool, ...),
+        verdict=(Literal[DISPUTE, NO_DISPUTE], ...),
         reason=(str, Field("", json_schema_extra={"maxLength": 200})),
     )
 
@@ -94,7 +96,7 @@ def run(job: Job) -> Outcome:
     except CounterpointError as exc:
         note = f"the model's edits failed ({exc}); this is the rules' answer"
         return Outcome(draft, notes=[*first.notes, note], partial=True, why=first.why)
-    if not reply.dispute:
+    if reply.verdict == NO_DISPUTE:
         reason = " ".join(str(reply.reason).split()) or "no reason given"
         note = (
             f"the model found no dispute here ({reason}), but the rules hear {len(draft.sides)} sides; "
@@ -102,7 +104,7 @@ def run(job: Job) -> Outcome:
         )
         return Outcome(draft, notes=[*first.notes, note], partial=first.partial, why=first.why)
     vectors = {s.sid: found.vectors[i] for i, s in enumerate(found.statements) if i < len(found.vectors)}
-    ctx = Context(job.question, {s.sid: s for s in found.statements}, vectors)
+    ctx = Context(job.question, {s.sid: s for s in found.statements}, vectors, first.why)
     done = apply(draft, reply.edits[: MAX_EDITS * 2], backend.edits, ctx)
     notes = [*first.notes, summary(done)]
     return Outcome(done.draft, notes=notes, partial=first.partial, why=traced(first.why, done))
