@@ -17,13 +17,14 @@ from conftest import INVENTED_CASE, Article, StoreEnv, start_app, stop_app
 from test_chunk import check_chunks, check_sentences
 from test_statements import numbered
 
+from service.chain.attribution.parse import voices
 from service.errors import InputError
 from service.eval.cases import default_cases_path, load_cases
 from service.library import Loaded, chunks, content_hash, ingest, load_file, sentences
 from service.models import Comparison
 
 
-# --- sentences, chunks and statements (test_chunk, test_statements) ------------------------------
+# --- sentences, chunks, statements and speakers (test_chunk, test_statements, test_parse) ---------
 def test_invented_sentences_and_chunks(invented: Article) -> None:
     """Twin of test_chunk.test_seed_sentences_and_chunks."""
     text = invented.path.read_text(encoding="utf-8")
@@ -55,6 +56,21 @@ def test_invented_statement_offsets_are_exact(invented: Article) -> None:
         assert text[s.start : s.end] == s.text and s.doc_id == "doc"
     assert [s.start for s in found] == sorted(s.start for s in found)
     assert any("“" in s.text for s in found) and any("–" in s.text for s in found)
+
+
+def test_invented_article_speakers_and_affiliations(invented: Article) -> None:
+    """Twin of test_parse.test_seed_article_speakers_and_affiliations."""
+    text = invented.path.read_text(encoding="utf-8")
+    spans = sentences(text)
+    got = voices(text, [(s.start, s.end) for s in spans])
+    assert {"Tamsin Orrery", "Tobiah Pryce", "Ansel Fenwick", "Ysolde Solvik"} <= {v.speaker for v in got}
+    affiliations = {v.speaker: v.affiliation for v in got if v.affiliation and v.speaker != v.affiliation}
+    assert affiliations["Tamsin Orrery"] == affiliations["Ansel Fenwick"] == "Corvale Rail"
+    assert affiliations["Tobiah Pryce"] == "the Quillbrook Signallers' Union"
+    # "He said" and a surname alone carry the person who spoke last, by their full name.
+    said = {text[s.start : s.end]: v.speaker for s, v in zip(spans, got, strict=True)}
+    assert next(v for k, v in said.items() if k.startswith("He said the company")) == "Tobiah Pryce"
+    assert next(v for k, v in said.items() if k.startswith("Fenwick said")) == "Ansel Fenwick"
 
 
 # --- ingest, in both store modes (test_ingest) ---------------------------------------------------
