@@ -470,6 +470,24 @@ def test_gradio_client_ingests_the_seed_and_asks(
             api.predict(question="  ", collection="default", api_name="/ask")
 
 
+def test_gradio_client_asks_and_the_answer_carries_its_coverage(
+    service: Counterpoint, fake_settings: Settings, tmp_path: Path, client: Callable[..., Any]
+) -> None:
+    """/ask on the invented three-outlet collection (tests/data/marrowby): who reports each side."""
+    from test_coverage import DATA, MARROWBY, MARROWBY_QUESTION
+
+    for name, outlet, day in MARROWBY:
+        text = (DATA / name).read_text(encoding="utf-8")
+        service.ingest(Loaded(text=text, source=name, outlet=outlet, date=day), "harbour")
+    with launched(service, fake_settings, tmp_path / "exports") as url:
+        found = client(url).predict(question=MARROWBY_QUESTION, collection="harbour", api_name="/ask")
+    answer = Comparison.model_validate(found)
+    assert answer.coverage is not None and answer.coverage == with_coverage(answer).coverage
+    assert sorted(answer.coverage.outlets) == sorted(o for _, o, _ in MARROWBY) and answer.coverage.dated
+    port = answer.coverage.sides[0]
+    assert port.side == "Marrowby Port Authority" and len(port.outlets) == 3 and port.key_quotes
+
+
 def test_basic_auth_guards_the_page_and_the_api(
     service: Counterpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, client: Callable[..., Any]
 ) -> None:
