@@ -1,6 +1,7 @@
 """End to end on the embedded default: the real local model, llama.cpp's server, MiniLM and Chroma.
 
-The spine of the project: ingest the seed article, ask the seed question, and check the answer.
+The spine of the project: ingest an article, ask its question, and check the answer; on the invented
+article in tests/data/ (every clone has it) and on the seed (beside the repo, skipped without it).
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import need_local_model
+from conftest import SEED_QUESTION, Article, need_local_model
 
 pytestmark = [pytest.mark.e2e, pytest.mark.llm]
 
-QUESTION = (
-    "Why did the third round of Afghanistan–Pakistan peace talks in Istanbul fail, "
-    "and how does each side tell it?"
-)
+QUESTION = SEED_QUESTION
 CLI = [sys.executable, "-m", "service"]
 
 
@@ -76,18 +74,22 @@ def test_seed_question_on_the_embedded_model(seed_path: Path, tmp_path: Path) ->
 
     assert any(written_vs_verbal(q) for q in _quotes_under(answer, pakistan["name"]))
     assert not any(written_vs_verbal(q) for q in _quotes_under(answer, afghanistan["name"]))
+    _cached_then_worded_by_the_model(answer, QUESTION, env)
+
+
+def _cached_then_worded_by_the_model(answer: dict, question: str, env: dict[str, str]) -> None:
+    """The default answered with the rules alone; asked again, the answer cache answers; with
+    `per_statement`, the real model (llama.cpp's server) words each point of the same backbone."""
     stats = answer["stats"]
     assert stats["backend"] == "local" and stats["strategy"] == "rules" and stats["llm_calls"] == 0
 
-    # The same question on the same documents comes from the answer cache.
-    again = _run(["ask", "--json", QUESTION], env)
+    again = _run(["ask", "--json", question], env)
     assert again.returncode == 0, again.stderr
     cached = json.loads(again.stdout)
     assert cached["stats"]["cached"] is True
     assert cached["points"] == answer["points"]
 
-    # The real model, through llama.cpp's server: the same backbone, each point worded by the model.
-    worded = _run(["ask", "--json", QUESTION], {**env, "COUNTERPOINT_STRATEGY": "per_statement"})
+    worded = _run(["ask", "--json", question], {**env, "COUNTERPOINT_STRATEGY": "per_statement"})
     assert worded.returncode == 0, worded.stderr
     model = json.loads(worded.stdout)
     assert not model["stats"]["cached"] and not model["partial"], model["notes"]
@@ -100,6 +102,56 @@ def test_seed_question_on_the_embedded_model(seed_path: Path, tmp_path: Path) ->
                 for p in a["points"]]  # fmt: skip
 
     assert cited(model) == cited(answer)
+
+
+def test_invented_question_on_the_embedded_model(invented: Article, tmp_path: Path) -> None:
+    """The seed test's twin, in any clone: `counterpoint ingest` then `ask --json` on the invented
+    article: two sides, right speakers, exact quotes, the contradiction on one point, each quote's
+    trace naming its side; then the cache, and the model wording each point."""
+    need_local_model()
+    env = {**os.environ, "COUNTERPOINT_DATA_DIR": str(tmp_path / "data")}
+    ingested = _run(["ingest", str(invented.path)], env)
+    assert ingested.returncode == 0, ingested.stderr
+    doc_id = ingested.stdout.split("\t")[0]
+
+    asked = _run(["ask", "--json", invented.question], env)
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert not answer["abstained"], answer["reason"]
+
+    company, union = _side(answer, "Corvale"), _side(answer, "Signallers")
+    assert {"Orrery", "Fenwick"} <= {w for s in company["speakers"] for w in s.split()}
+    assert {"Pryce", "Solvik"} <= {w for s in union["speakers"] for w in s.split()}
+
+    text = invented.path.read_text(encoding="utf-8")
+    quotes = [q for p in answer["points"] for acc in p["accounts"].values() for q in acc["quotes"]]
+    assert quotes
+    for q in quotes:
+        assert q["doc"] == doc_id
+        assert text[q["start"] : q["end"]] == q["text"], q
+    # Every quote says why it is there: a speaker, and the side it sits under.
+    for p in answer["points"]:
+        for side, acc in p["accounts"].items():
+            assert all(q["why"]["speaker"] and q["why"]["side"] == side for q in acc["quotes"]), acc
+
+    # The written offer: the company says it made one, the union that none reached it. Each account
+    # sits under its own side, and the two face each other on one point.
+    def offered(q: dict) -> bool:
+        return "Orrery" in q["text"] and "written offer" in q["text"]
+
+    def denied(q: dict) -> bool:
+        return "no written offer" in q["text"]
+
+    assert any(offered(q) for q in _quotes_under(answer, company["name"]))
+    assert any(denied(q) for q in _quotes_under(answer, union["name"]))
+    assert not any(offered(q) for q in _quotes_under(answer, union["name"]))
+    assert not any(denied(q) for q in _quotes_under(answer, company["name"]))
+    assert any(
+        any(offered(q) for q in p["accounts"].get(company["name"], {}).get("quotes", []))
+        and any(denied(q) for q in p["accounts"].get(union["name"], {}).get("quotes", []))
+        for p in answer["points"]
+    ), "the written-offer accounts are not lined up on one point"
+    _cached_then_worded_by_the_model(answer, invented.question, env)
 
 
 DEBATE = "Should the town charge drivers a congestion levy? What do its supporters and its opponents say?"
