@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 
 class Strict(BaseModel):
@@ -85,6 +85,15 @@ class Statement(Span):
     reported: bool = False
     heading: bool = False  # headline matter: read for who speaks, never cited (see statements.py)
     why: Why = Field(default_factory=Why)  # how its speaker was found
+    # Its sentence in the document's parse (a spaCy Span), set by the chain: read, never re-parsed.
+    _parse: Any = PrivateAttr(default=None)
+
+    @property
+    def parse(self) -> Any:
+        """The parsed sentence (a spaCy Span) the chain attached; it is never parsed again."""
+        if self._parse is None:
+            raise ValueError(f"statement {self.sid} has no parse attached")
+        return self._parse
 
 
 class Quote(Strict):

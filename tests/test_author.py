@@ -9,8 +9,10 @@ from collections import Counter
 import pytest
 
 from service.chain.attribution.author import author, first_person
+from service.chain.attribution.parse import nlp
 from service.chain.attribution.statements import number_statements
 from service.chain.sides import backbone as rules
+from service.chain.sides.question import Question
 from service.library import sentences
 from service.models import Statement
 
@@ -89,9 +91,12 @@ def test_no_writer_without_a_named_writer_speaking_in_the_first_person(text: str
 
 
 def test_first_person_counts_only_outside_quotations() -> None:
-    assert first_person("Our plan puts this in writing.")
-    assert not first_person('"We heard it from the newspaper," she said.')
-    assert not first_person("The union said it would strike.")
+    def spoken(sentence: str) -> bool:
+        return first_person(nlp()(sentence)[:])
+
+    assert spoken("Our plan puts this in writing.")
+    assert not spoken('"We heard it from the newspaper," she said.')
+    assert not spoken("The union said it would strike.")
 
 
 COLUMN = (
@@ -146,7 +151,9 @@ def test_a_columns_argument_is_placed_under_the_side_its_writer_speaks_for() -> 
         if s.speaker and s.affiliation:
             affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
     bone = rules.backbone(
-        "How do the Velora shopkeepers and Velora Town Council disagree about the bridge toll?",
+        Question.parse(
+            "How do the Velora shopkeepers and Velora Town Council disagree about the bridge toll?"
+        ),
         statements,
         affiliations,
     )

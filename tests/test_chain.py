@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from service.chain.answer import MIN_SUBJECT_FIT
 from service.chain.retrieve import retrieve
+from service.chain.sides.question import Question
 from service.cli import app
 from service.core import Counterpoint, open_service
 from service.library import Loaded, load_file
@@ -683,7 +684,7 @@ def test_reporting_whose_speakers_talk_past_the_questions_words_is_not_refused(
     )
     with open_service(Settings()) as service:
         service.ingest(Loaded(text=text, source="harbour.txt", title="Harbour"))
-        found = retrieve(service.store, "default", HARBOUR_TALKS, 12, 48, 0.15)
+        found = retrieve(service.store, "default", Question.parse(HARBOUR_TALKS), 12, 48, 0.15)
         result = service.ask(HARBOUR_TALKS)
     assert found.subject_fit < MIN_SUBJECT_FIT
     assert not result.abstained and len(result.sides) == 2 and result.points

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from service.chain.attribution.parse import nlp
 from service.chain.attribution.statements import number_statements
 from service.chain.draft import Outcome
 from service.chain.points import lineup
@@ -27,7 +28,7 @@ from service.chain.sides.placement import (
     subject_side,
     titled_body,
 )
-from service.chain.sides.question import question_parties, question_subject, unmentioned
+from service.chain.sides.question import Question, question_parties, question_subject, unmentioned
 from service.chain.strategies import Job, per_statement, stance
 from service.errors import ModelError
 from service.library import sentences
@@ -48,6 +49,18 @@ ARTICLE = (
     "Tomas Vell, who chairs the union's branch committee, said members would strike from Monday. "
     "A harbour historian, Edda Marr, said such disputes had recurred since the 1990s."
 )
+
+
+def Q(text: str) -> Question:
+    """The question, parsed once as the chain parses it."""
+    return Question.parse(text)
+
+
+def _stmt(text: str, sid: str = "S1", **fields: Any) -> Statement:
+    """A one-sentence statement parsed on its own (the chain attaches its document's parse)."""
+    s = Statement(sid=sid, doc_id="d", start=0, end=len(text), text=text, **fields)
+    s._parse = nlp()(text)[:]
+    return s
 
 
 def side_of(placed: Placed | None) -> str | None:
@@ -108,13 +121,13 @@ def _vectors(statements: list[Statement]) -> np.ndarray:
     ],
 )
 def test_question_parties(question: str, parties: list[str]) -> None:
-    found = question_parties(question)
+    found = question_parties(Q(question))
     assert [p for p in found if p in parties] == parties  # others may come along, and drop out unheard
 
 
 def test_what_a_dispute_is_over_is_not_a_party() -> None:
     question = "Why do Velora and Castamir disagree over the Orvel Barrage?"
-    assert question_parties(question) == ["Velora", "Castamir"]
+    assert question_parties(Q(question)) == ["Velora", "Castamir"]
 
 
 @pytest.mark.parametrize("mark", ["'", '"', "“"])
@@ -123,7 +136,7 @@ def test_a_claim_quoted_in_the_question_names_no_party(mark: str) -> None:
     question = (
         f"Motion: {mark}Velora should join the Castamir League{close}. What do backers and critics say?"
     )
-    assert question_parties(question) == ["backers", "critics"]
+    assert question_parties(Q(question)) == ["backers", "critics"]
 
 
 MAYOR_ARTICLE = (
@@ -138,10 +151,10 @@ MAYOR_ARTICLE = (
 def test_a_name_owning_a_speaker_noun_keeps_the_noun_the_documents_introduce_speakers_by() -> None:
     question = "How do Velora's mayor and the harbour pilots disagree over the new quay?"
     statements, affiliations = _statements(MAYOR_ARTICLE)
-    assert question_parties(question)[0] == "Velora"  # without the documents, only the name
-    sides = question_parties(question, statements)
+    assert question_parties(Q(question))[0] == "Velora"  # without the documents, only the name
+    sides = question_parties(Q(question), statements)
     assert sides[0] == "Velora's mayor"
-    bone = rules.backbone(question, statements, affiliations)
+    bone = rules.backbone(Q(question), statements, affiliations)
     said = {s.text.split("”")[0]: bone.labels.get(s.sid) for s in statements if s.text.startswith("“")}
     assert said == {"“The steps are crumbling and the ferries need room,": "Velora's mayor",
                     "“Nobody asked the people who steer the boats,": "harbour pilots"}  # fmt: skip
@@ -151,7 +164,7 @@ def test_a_possessed_noun_no_speaker_is_introduced_by_stays_out_of_the_party() -
     statements, _ = _statements(MAYOR_ARTICLE)
     # The parser may read "test" as a subject; no one in the documents speaks as a "test".
     question = "How do Velora's test results and the harbour pilots differ?"
-    assert question_parties(question, statements)[0] == "Velora"
+    assert question_parties(Q(question), statements)[0] == "Velora"
 
 
 COUNCIL_ARTICLE = (
@@ -167,14 +180,14 @@ def test_a_place_qualifying_a_noun_speakers_are_introduced_by_keeps_the_noun() -
     """The party is the Velora council, not the town, when the documents hear "the council" speak."""
     statements, affiliations = _statements(COUNCIL_ARTICLE)
     question = "What do the Velora council and the Riverside Traders' Association say about the fares?"
-    assert question_parties(question)[0] == "Velora"  # without the documents, only the name
-    assert question_parties(question, statements)[0] == "Velora council"
-    bone = rules.backbone(question, statements, affiliations)
+    assert question_parties(Q(question))[0] == "Velora"  # without the documents, only the name
+    assert question_parties(Q(question), statements)[0] == "Velora council"
+    bone = rules.backbone(Q(question), statements, affiliations)
     said = {s.text.split("”")[0]: bone.labels.get(s.sid) for s in statements if s.text.startswith("“")}
     assert said["“We cannot run a ferry on goodwill,"] == "Velora council"
     # A noun the documents carry but never hear speak stays out ("run a ferry"): the town's ferry is
     # what is asked about.
-    assert question_parties("Is the Velora ferry worth its fare?", statements) == ["Velora"]
+    assert question_parties(Q("Is the Velora ferry worth its fare?"), statements) == ["Velora"]
 
 
 def test_in_a_list_of_arguments_every_argument_is_asked_about() -> None:
@@ -182,14 +195,12 @@ def test_in_a_list_of_arguments_every_argument_is_asked_about() -> None:
     still asked about (stance.py). In reporting, narration far from the question is not."""
     texts = ["A levy would cut traffic in the old town.", "Shops in the centre would lose trade.",
              "A flat fee is fairer."]  # fmt: skip
-    statements = [
-        Statement(sid=f"S{i}", doc_id="d", start=0, end=len(t), text=t) for i, t in enumerate(texts, 1)
-    ]
+    statements = [_stmt(t, f"S{i}") for i, t in enumerate(texts, 1)]
     on_subject = {"S1": 0.5, "S2": 0.4, "S3": 0.05}
     bone = rules.Backbone(sides=["backers", "critics"], labels={})
     assert [s.sid for s in stance.arguments(bone, statements, on_subject)] == ["S1", "S2", "S3"]
     text = "Ana Ruse said the levy was unfair."
-    spoken = Statement(sid="S4", doc_id="d", start=0, end=len(text), text=text, speaker="Ana Ruse")
+    spoken = _stmt(text, "S4", speaker="Ana Ruse")
     asked = stance.arguments(bone, [*statements, spoken], on_subject | {"S4": 0.5})
     assert [s.sid for s in asked] == ["S1", "S2"]
 
@@ -199,9 +210,7 @@ def test_in_a_list_of_arguments_each_pairs_with_the_other_sides_nearest() -> Non
     statements that share nothing stay apart."""
     texts = ["Buses would run on time.", "Shops lose trade.", "Cleaner air for children.",
              "Villagers pay most."]  # fmt: skip
-    statements = [
-        Statement(sid=f"S{i}", doc_id="d", start=0, end=len(t), text=t) for i, t in enumerate(texts, 1)
-    ]
+    statements = [_stmt(t, f"S{i}") for i, t in enumerate(texts, 1)]
     labels = {"S1": "backers", "S2": "critics", "S3": "backers", "S4": "critics"}
     bone = rules.Backbone(sides=["backers", "critics"], labels=labels)
     draft = lineup.draft(bone, statements, _vectors(statements))
@@ -262,7 +271,7 @@ def test_a_definite_speaker_takes_the_side_of_the_body_its_head_noun_named() -> 
     )
     statements, affiliations = _statements(first, second)
     question = "How do the Orvel growers and Castamir Mills disagree about the wells?"
-    bone = rules.backbone(question, statements, affiliations)
+    bone = rules.backbone(Q(question), statements, affiliations)
     [last] = [s for s in statements if s.text.startswith("The cooperative")]
     assert last.speaker == "The cooperative"
     assert bone.labels[last.sid] == "Orvel growers"
@@ -287,7 +296,7 @@ def test_a_titled_speaker_is_placed_by_the_body_their_title_names() -> None:
     )
     statements, affiliations = _statements(text)
     bone = rules.backbone(
-        "Why does the Halden Collection keep the carved boat, and how does Ruritania answer?",
+        Q("Why does the Halden Collection keep the carved boat, and how does Ruritania answer?"),
         statements,
         affiliations,
     )
@@ -297,19 +306,23 @@ def test_a_titled_speaker_is_placed_by_the_body_their_title_names() -> None:
 
 def test_the_nearest_side_reads_the_apposition_not_what_is_said() -> None:
     text = "Tomas Vell, who chairs the union's branch committee, said the ministry had lied."
-    s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)
+    s = _stmt(text)
     assert side_of(nearest_for("Tomas Vell", [s], ["ministry", "union"])) == "union"
     text = "Tomas Vell said the ministry had lied about the offer."
-    s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)
+    s = _stmt(text)
     assert side_of(nearest_for("Tomas Vell", [s], ["ministry", "union"])) is None
     assert side_of(nearest_for("both sides", [s], ["ministry", "union"])) is None
 
 
 def test_a_side_that_is_the_subject_states_its_position() -> None:
     sides = ["Velora", "Castamir"]
-    assert side_of(subject_side("Velora fears the dam will cut its water supply.", sides)) == "Velora"
-    assert side_of(subject_side("Castamir's proposal was rejected on Monday.", sides)) == "Castamir"
-    assert side_of(subject_side("The river runs through both countries.", sides)) is None
+
+    def subject_of(text: str) -> str | None:
+        return side_of(subject_side(_stmt(text).parse, sides))
+
+    assert subject_of("Velora fears the dam will cut its water supply.") == "Velora"
+    assert subject_of("Castamir's proposal was rejected on Monday.") == "Castamir"
+    assert subject_of("The river runs through both countries.") is None
 
 
 def test_a_speaker_naming_two_sides_speaks_for_neither() -> None:
@@ -317,7 +330,7 @@ def test_a_speaker_naming_two_sides_speaks_for_neither() -> None:
     assert side_of(speaker_side("Velora and Castamir", Counter({"Velora": 2}), sides)) is None
     assert side_of(speaker_side("Veloran and Castamiri troops", Counter(), sides)) is None
     text = "Velora and Castamir blamed each other for the collapse, officials on the border said."
-    s = Statement(sid="S1", doc_id="d", start=0, end=len(text), text=text)
+    s = _stmt(text)
     assert side_of(nearest_for("Velora and Castamir", [s], sides)) is None
     assert side_of(speaker_side("Veloran troops", Counter(), sides)) == "Velora"
 
@@ -333,7 +346,7 @@ def test_a_speaker_naming_two_parties_is_not_guessed_by_proximity() -> None:
     )
     statements, affiliations = _statements(article)
     bone = rules.backbone(
-        "How do Velora, Castamir and Ostrava differ over the dam?", statements, affiliations
+        Q("How do Velora, Castamir and Ostrava differ over the dam?"), statements, affiliations
     )
     assert "Velora and Ostrava" not in bone.weak
     joint = [s for s in statements if s.speaker == "Velora and Ostrava"]
@@ -343,7 +356,7 @@ def test_a_speaker_naming_two_parties_is_not_guessed_by_proximity() -> None:
 # --- the backbone -------------------------------------------------------------------------------
 def test_backbone_places_speakers_and_leaves_the_rest_open() -> None:
     statements, affiliations = _statements()
-    bone = rules.backbone(QUESTION, statements, affiliations)
+    bone = rules.backbone(Q(QUESTION), statements, affiliations)
     by_text = {s.text[:20]: bone.labels.get(s.sid) for s in statements}
     assert bone.sides == ["Ruritanian Ministry of Ports", "dockworkers' union"]
     assert by_text["Ana Ruse, the minist"] == "Ruritanian Ministry of Ports"
@@ -357,7 +370,7 @@ def test_backbone_places_speakers_and_leaves_the_rest_open() -> None:
 
 def test_backbone_draft_pairs_the_sides_with_claims_from_their_own_quotes() -> None:
     statements, affiliations = _statements()
-    bone = rules.backbone(QUESTION, statements, affiliations)
+    bone = rules.backbone(Q(QUESTION), statements, affiliations)
     draft = lineup.draft(bone, statements, _vectors(statements))
     assert draft.answerable and {s.name for s in draft.sides} == set(bone.sides)
     by_id = {s.sid: s.text for s in statements}
@@ -375,7 +388,7 @@ def test_a_headline_places_its_speaker_but_is_never_cited() -> None:
     statements, affiliations = _statements(text)
     headline = statements[0]
     assert headline.heading and not any(s.heading for s in statements[1:])
-    bone = rules.backbone(QUESTION, statements, affiliations)
+    bone = rules.backbone(Q(QUESTION), statements, affiliations)
     assert bone.labels.get(headline.sid) == "dockworkers' union"  # read for who speaks
     draft = lineup.draft(bone, statements, _vectors(statements))
     cited = {c.id for p in draft.points for a in p.accounts for c in a.citations}
@@ -389,7 +402,7 @@ def test_a_side_heard_only_in_a_headline_has_nothing_to_quote() -> None:
         "“We tabled a fair offer and they walked away,” Ruse said."
     )
     statements, affiliations = _statements(text)
-    bone = rules.backbone(QUESTION, statements, affiliations)
+    bone = rules.backbone(Q(QUESTION), statements, affiliations)
     assert set(bone.labels.values()) == {"Ruritanian Ministry of Ports", "dockworkers' union"}
     draft = lineup.draft(bone, statements, _vectors(statements))
     assert not draft.answerable and draft.reason.startswith("only Ruritanian Ministry of Ports's account")
@@ -411,7 +424,7 @@ def test_a_side_heard_only_in_a_headline_has_nothing_to_quote() -> None:
 )
 def test_a_matter_the_documents_never_mention(question: str, missing: list[str]) -> None:
     texts = ["Ruritania said the ferry talks had failed.", "Borduria blamed Ruritania for the fares."]
-    assert unmentioned(question, texts) == missing
+    assert unmentioned(Q(question), texts) == missing
 
 
 def test_subject_fit_is_low_only_when_the_statements_are_about_something_else() -> None:
@@ -428,7 +441,7 @@ def test_subject_fit_is_low_only_when_the_statements_are_about_something_else() 
 def test_one_side_heard_abstains_with_the_reason() -> None:
     text = "Ana Ruse, the ministry's chief negotiator, said the union had rejected a written offer."
     statements, affiliations = _statements(text)
-    bone = rules.backbone(QUESTION, statements, affiliations)
+    bone = rules.backbone(Q(QUESTION), statements, affiliations)
     assert "only Ruritanian Ministry of Ports's account" in bone.reason
     assert not lineup.draft(bone, statements, _vectors(statements)).answerable
 
@@ -451,7 +464,7 @@ def test_one_side_heard_abstains_with_the_reason() -> None:
     ],
 )
 def test_a_claim_is_the_reported_clause_or_the_quotation(sentence: str, claim: str) -> None:
-    assert claim_from(sentence) == claim
+    assert claim_from(_stmt(sentence).parse) == claim
 
 
 # --- the per-statement strategy on the backbone ---------------------------------------------------
@@ -478,7 +491,8 @@ def _claims(messages: Any, tool: str | None) -> dict[str, Any]:
 
 def test_the_model_only_words_the_backbones_points() -> None:
     statements, affiliations = _statements()
-    bone = lineup.draft(rules.backbone(QUESTION, statements, affiliations), statements, _vectors(statements))
+    bone = rules.backbone(Q(QUESTION), statements, affiliations)
+    bone = lineup.draft(bone, statements, _vectors(statements))
     model = ScriptedChatModel()
     model.enqueue([_claims] * 6)
     out, usage = _run(model)
@@ -535,21 +549,21 @@ def test_no_call_when_the_backbone_abstains() -> None:
     ],
 )
 def test_question_subject_leaves_out_the_parties(question: str, kept: str, gone: str) -> None:
-    subject = question_subject(question)
+    subject = question_subject(Q(question))
     assert kept in subject and gone not in subject
 
 
 def test_sides_heard_only_on_another_subject() -> None:
     statements, affiliations = _statements()
-    bone = rules.backbone(QUESTION, statements, affiliations)
+    bone = rules.backbone(Q(QUESTION), statements, affiliations)
     ministry = "Ruritanian Ministry of Ports"
     # No side on what the question asks: nothing to compare.
-    off = rules.backbone(QUESTION, statements, affiliations, dict.fromkeys(bone.labels, 0.1))
+    off = rules.backbone(Q(QUESTION), statements, affiliations, dict.fromkeys(bone.labels, 0.1))
     assert not off.labels and "no side's account on what the question asks" in off.reason
     assert not lineup.draft(off, statements, _vectors(statements)).answerable
     # One side on it is enough: a short account need not echo the question's words.
     one = {sid: (0.5 if side == ministry else 0.1) for sid, side in bone.labels.items()}
-    assert rules.backbone(QUESTION, statements, affiliations, one).labels == bone.labels
+    assert rules.backbone(Q(QUESTION), statements, affiliations, one).labels == bone.labels
 
 
 def test_labels_given_by_a_model_come_first_and_only_for_known_sides() -> None:
@@ -569,7 +583,7 @@ def test_narration_states_only_a_side_with_no_voice_of_its_own() -> None:
         "The dockworkers' union's demand was rejected on Monday."
     )
     statements, affiliations = _statements(article)
-    bone = rules.backbone(QUESTION, statements, affiliations)
+    bone = rules.backbone(Q(QUESTION), statements, affiliations)
     by_text = {s.text[:24]: bone.labels.get(s.sid) for s in statements}
     # The ministry has a speaker, so the narration about it is background; the union has none.
     assert by_text["Ana Ruse, the ministry's"] == "Ruritanian Ministry of Ports"

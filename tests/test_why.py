@@ -12,6 +12,7 @@ from service.chain.attribution.parse import nlp
 from service.chain.attribution.patterns import PATTERNS, cues
 from service.chain.attribution.statements import number_statements
 from service.chain.sides.backbone import backbone
+from service.chain.sides.question import Question
 from service.library import sentences
 from service.models import Statement, Why
 from service.why import SIDE_RULES, SPEAKER_RULES, explain
@@ -96,7 +97,8 @@ def test_a_placed_quote_carries_its_side_rule_and_words_and_an_unplaced_one_says
         "Edda Marr, a historian, said such rows were common."
     )
     statements, affiliations = _statements(text)
-    bone = backbone("How do the harbour board and the union differ over the fares?", statements, affiliations)
+    question = Question.parse("How do the harbour board and the union differ over the fares?")
+    bone = backbone(question, statements, affiliations)
     why = {s.text[:10]: w for s, w in zip(statements, bone.trace(statements).values(), strict=True)}
     assert (why["Union lead"].side_rule, why["Union lead"].side_words) == ("speaker_title", "Union leader")
     assert (why["Ana Ruse, "].side_rule, why["Ana Ruse, "].side_words) == ("affiliation", "the harbour board")

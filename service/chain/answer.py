@@ -18,7 +18,7 @@ from ..settings import Settings
 from .cache import AnswerCache, cache_key, code_version
 from .retrieve import retrieve
 from .sides.backbone import argued
-from .sides.question import unmentioned
+from .sides.question import Question, unmentioned
 from .strategies import STRATEGIES, Job, ProgressFn
 from .verify import verify
 
@@ -71,8 +71,9 @@ def answer(
         return done(hit)
 
     progress("retrieving", 0.05)
+    asked = Question.parse(question)
     found = retrieve(
-        store, collection, question, settings.top_k, settings.max_statements, settings.min_relevance
+        store, collection, asked, settings.top_k, settings.max_statements, settings.min_relevance
     )
     stats.statements = len(found.statements)
     stats.injections_skipped = found.injections_skipped
@@ -85,12 +86,12 @@ def answer(
     if argued_ and found.subject_fit < MIN_SUBJECT_FIT:
         reason = "the arguments in the documents are about something other than what the question asks"
         return done(_abstain(question, collection, reason, stats))
-    if not argued_ and (missing := unmentioned(question, [d.text for d in found.documents.values()])):
+    if not argued_ and (missing := unmentioned(asked, [d.text for d in found.documents.values()])):
         reason = f"the documents never mention what the question asks about ({', '.join(missing)})"
         return done(_abstain(question, collection, reason, stats))
     progress("statements", 0.2)
     usage = Usage()
-    outcome = STRATEGIES[info.strategy](Job(question, found, backend, usage, progress))
+    outcome = STRATEGIES[info.strategy](Job(question, found, backend, usage, progress, asked))
     progress("verifying", 0.95)
     draft = outcome.draft
     statements = found.statements

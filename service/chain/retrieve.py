@@ -8,7 +8,6 @@ the question, with reported speech first, and numbered in document order.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ import numpy as np
 
 from ..library import Store, sentences
 from ..models import Document, RetrievedChunk, Statement
+from .attribution.lexicon import speech_regex
 from .attribution.parse import introductions
 from .attribution.statements import number_statements
-from .sides.question import question_subject
+from .sides.question import Question
 
 OVERFETCH = 4
 VOICE_BONUS = 0.03  # per reporting verb or quotation, at most three: a nudge, not a rewrite
@@ -27,8 +27,9 @@ SMALL_LIBRARY_CHARS = 60_000  # about a dozen articles: parse them whole
 INSIDE_BONUS = 0.05  # a sentence inside a retrieved chunk
 SPEECH_BONUS = 0.1  # the answer is who said what: speech beats background of the same similarity
 MIN_FIT_STATEMENTS = 3
-# The commonest reporting words and quotation marks, to rank chunks before any parse.
-_SPEECH_RE = re.compile(r"\b(?:said|says|told|added|stated|according to|accused|denied|insisted)\b|[\"“”«»]")
+# Words of speech (the lexicon's verbs, as news copy writes them) and quotation marks, to rank chunks
+# before any parse.
+_SPEECH_RE = speech_regex()
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -73,13 +74,13 @@ def diverse(chunks: list[RetrievedChunk], k: int, bonus: bool = False) -> list[R
 def retrieve(
     store: Store,
     collection: str,
-    question: str,
+    question: Question,
     k: int,
     max_statements: int,
     min_relevance: float,
 ) -> Retrieved:
     """The candidate statements for `question`, at most `max_statements`, in document order."""
-    query = np.asarray(store.embedder.embed_one(question), dtype=np.float32)
+    query = np.asarray(store.embedder.embed_one(question.text), dtype=np.float32)
     hits = [h for h in store.search(collection, query.tolist(), k * OVERFETCH) if h.score >= min_relevance]
     if not hits:
         return Retrieved()
@@ -118,7 +119,7 @@ def retrieve(
     ]
     keep = sorted(sorted(range(len(candidates)), key=lambda i: -score[i])[:max_statements])
     statements = [candidates[i][0].model_copy(update={"sid": f"S{n}"}) for n, i in enumerate(keep, 1)]
-    subject = np.asarray(store.embedder.embed_one(question_subject(question)), dtype=np.float32)
+    subject = np.asarray(store.embedder.embed_one(question.subject), dtype=np.float32)
     subject /= max(float(np.linalg.norm(subject)), 1e-12)
     return Retrieved(
         documents, statements, vectors[keep], affiliations, skipped,

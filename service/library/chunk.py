@@ -34,7 +34,8 @@ def _tight(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _paragraphs(text: str) -> list[tuple[int, int]]:
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Paragraphs of `text` (split at blank lines) as tight spans: sentences never cross them."""
     spans, cursor = [], 0
     for m in _PARAGRAPH.finditer(text):
         spans.append((cursor, m.start()))
@@ -71,7 +72,7 @@ def segments(text: str) -> tuple[tuple[int, int], ...]:
     """pysbd's sentences of `text`, tight, before over-long ones are cut. Remembered: a text is split at
     ingest (chunks) and again per question (statements), and pysbd costs ~5 ms per paragraph."""
     out: list[tuple[int, int]] = []
-    for p_start, p_end in _paragraphs(text):
+    for p_start, p_end in paragraphs(text):
         cursor = p_start
         for piece in _segmenter().segment(text[p_start:p_end]):
             found = text.find(piece, cursor, p_end)

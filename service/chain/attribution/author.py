@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .lexicon import SPEECH_NOUNS, SPEECH_VERBS
-from .parse import parsed
-from .quotes import outside_quotes
+from .parse import Analysis, analysis, nlp
+from .patterns import first_person_words
+from .quotes import quote_spans
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span
 
 OPENING_LINES = 4
 TAGLINE_WORDS = 30
@@ -25,8 +30,6 @@ FIRST_PERSON_LINES = 2
 """Paragraphs in the first person that make a text its writer's own: a report may say "told us" once."""
 _BYLINE_RE = re.compile(r"^(?:[A-Za-z]+\s+)?by\s+(?=[A-Z])", re.IGNORECASE)
 _FINAL_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
-_FIRST_PERSON = frozenset("i me my mine we us our ours".split())
-_FIRST_RE = re.compile(r"\b(?:" + "|".join(_FIRST_PERSON) + r")\b", re.IGNORECASE)
 _OWN = frozenset({"our", "my"})
 _FROM = frozenset({"from", "by", "of"})
 
@@ -43,27 +46,36 @@ class Author:
 def author(text: str) -> Author | None:
     """The writer of a document written in its writer's first person, if the document names them."""
     lines = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
-    found = _byline(lines) or _tagline(lines) or _headline(lines)
-    if found is None or sum(1 for _, line in lines if first_person(line)) < FIRST_PERSON_LINES:
+    parsed = analysis(text)
+    found = _byline(lines, parsed) or _tagline(lines, parsed) or _headline(lines, parsed)
+    if found is None:
         return None
-    return found
+    spoken = sum(1 for at, line in lines if first_person(parsed.span(at, at + len(line))))
+    return found if spoken >= FIRST_PERSON_LINES else None
 
 
-def _byline(lines: list[tuple[int, str]]) -> Author | None:
+def _phrase(parsed: Analysis, at: int, line: str, phrase: str) -> Span:
+    """The parsed span of `phrase`, a stripped piece of the line that starts at `at`."""
+    start = at + line.index(phrase)
+    return parsed.span(start, start + len(phrase))
+
+
+def _byline(lines: list[tuple[int, str]], parsed: Analysis) -> Author | None:
     """A line under the headline, without a sentence's final stop, that names the writer: "By Ana
     Ruse", "Opinion by Ana Ruse", "Ana Ruse, chair of the Velora Growers' Union"."""
-    for _, line in lines[1:OPENING_LINES]:
-        line = line.strip().strip("*_")
+    for at, raw in lines[1:OPENING_LINES]:
+        line = raw.strip().strip("*_")
         if _FINAL_RE.search(line):
             return None  # the prose has begun
         by = _BYLINE_RE.match(line)
-        named = _named(line[by.end() :] if by else line, alone=by is not None)
+        phrase = line[by.end() :] if by else line
+        named = _named(phrase, _phrase(parsed, at, raw, phrase), alone=by is not None)
         if named is not None:
             return Author(*named)
     return None
 
 
-def _tagline(lines: list[tuple[int, str]]) -> Author | None:
+def _tagline(lines: list[tuple[int, str]], parsed: Analysis) -> Author | None:
     """A closing line about the writer: "Ana Ruse is chair of ...", "— Ana Ruse, chair of ...", "Ana
     Ruse chairs the Velora Growers' Union."."""
     if len(lines) < 2:
@@ -72,19 +84,20 @@ def _tagline(lines: list[tuple[int, str]]) -> Author | None:
     stripped = line.strip().strip("*_").lstrip("—–-― ").strip()
     if not stripped or len(stripped.split()) > TAGLINE_WORDS:
         return None
-    named = _named(stripped, alone=False, predicate=True)
+    named = _named(stripped, _phrase(parsed, at, line, stripped), alone=False, predicate=True)
     if named is None:
         return None
     start = at + line.index(stripped)
     return Author(*named, tagline=(start, start + len(stripped)))
 
 
-def _headline(lines: list[tuple[int, str]]) -> Author | None:
+def _headline(lines: list[tuple[int, str]], parsed: Analysis) -> Author | None:
     """A headline that calls the document someone's statement: "Statement from the Velora Growers'
     Union", "Velora Growers' Union statement on the levy", "An open letter by Ana Ruse"."""
     if not lines:
         return None
-    doc = parsed(lines[0][1].strip())
+    at, line = lines[0]
+    doc = _phrase(parsed, at, line, line.strip())
     for tok in doc:
         if tok.lemma_.casefold() not in SPEECH_NOUNS or tok.pos_ != "NOUN":
             continue
@@ -93,10 +106,10 @@ def _headline(lines: list[tuple[int, str]]) -> Author | None:
         for source in owner + given:
             if source.pos_ != "PROPN":
                 continue
-            first = source.i
-            while first > 0 and (doc[first - 1].pos_ == "PROPN" or doc[first - 1].tag_ == "POS"):
+            first, whole = source.i, doc.doc
+            while first > doc.start and (whole[first - 1].pos_ == "PROPN" or whole[first - 1].tag_ == "POS"):
                 first -= 1
-            name = doc[first : source.i + 1].text
+            name = whole[first : source.i + 1].text
             if len(name.split()) >= 2:
                 return Author(name, name)
     return None
@@ -105,26 +118,26 @@ def _headline(lines: list[tuple[int, str]]) -> Author | None:
 _NAME_RE = re.compile(r"^([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){1,3})(?=\s*,|\s+[a-z]|\s*$)")
 
 
-def _named(phrase: str, alone: bool, predicate: bool = False) -> tuple[str, str] | None:
+def _named(phrase: str, doc: Span, alone: bool, predicate: bool = False) -> tuple[str, str] | None:
     """(name, role) for a phrase that opens with a name of two to four capitalised words, followed
     by a comma and the role, or (with `predicate`) by what the writer is or does ("is chair of ...",
-    "chairs ..."); `alone` accepts the name with nothing after it."""
+    "chairs ..."); `alone` accepts the name with nothing after it. `doc` is the phrase's parse."""
     m = _NAME_RE.match(phrase)
-    if m is None:
+    if m is None or not len(doc):
         return None
     name, rest = m.group(1), phrase[m.end() :].strip()
-    doc = parsed(phrase)
     if doc[0].pos_ in ("DET", "PRON"):  # "The council ...", "Our members ..."
         return None
     if not rest:
         return (name, "") if alone else None
-    after = next((t for t in doc if t.idx >= m.end() and not t.is_space), None)
+    base = doc.start_char
+    after = next((t for t in doc if t.idx - base >= m.end() and not t.is_space), None)
     if after is not None and after.lemma_.casefold() in SPEECH_VERBS:
         return None  # "Ana Ruse said ..." closing a report is a statement, not a line about its writer
     if rest.startswith(","):
         role = rest[1:]
     elif predicate and after is not None and after.lemma_ == "be":
-        role = phrase[after.idx + len(after) :]
+        role = phrase[after.idx - base + len(after) :]
     elif predicate and after is not None and after.pos_ == "VERB":
         role = rest
     else:
@@ -133,7 +146,7 @@ def _named(phrase: str, alone: bool, predicate: bool = False) -> tuple[str, str]
     return (name, role) if role else None
 
 
-def writes(speaker: str, reported: bool, sentence: str) -> bool:
+def writes(speaker: str, reported: bool, sentence: Span) -> bool:
     """Whether a sentence of a writer's own text is theirs: it names no speaker and reports no one,
     or they report themselves in it ("We warned the council"), or its speaker is theirs ("Our plan
     writes this into the bylaw")."""
@@ -142,10 +155,9 @@ def writes(speaker: str, reported: bool, sentence: str) -> bool:
     return not reported or first_person(sentence)
 
 
-def first_person(sentence: str) -> bool:
-    """Whether the sentence speaks in its writer's first person outside any quotation (parsed only
-    when such a word is there: "US" may be a country)."""
-    words = outside_quotes(sentence)
-    if not _FIRST_RE.search(words):
-        return False
-    return any(t.lower_ in _FIRST_PERSON and t.pos_ == "PRON" for t in parsed(words))
+def first_person(sentence: Span) -> bool:
+    """Whether the parsed sentence speaks in its writer's first person outside any quotation: a
+    first-person pronoun ("I", "we", "our", as the parser tags it: "US" may be a country)."""
+    quoted = quote_spans(sentence.text)[0]
+    base = sentence.start_char
+    return any(not any(a <= t.idx - base < b for a, b in quoted) for t in first_person_words(sentence, nlp()))

@@ -28,6 +28,10 @@ PERSONAL = _words("personal")
 COLLECTIVE = _words("collective")
 FIRST_PERSON = _words("first_person")
 IRREGULAR_PAST = _words("irregular_past")
+DISPUTE_VERBS = _words("dispute_verbs")
+DISPUTE_NOUNS = _words("dispute_nouns")
+POSITION_NOUNS = _words("position_nouns")
+GENERIC_PARTIES = _words("generic_parties")
 
 
 def speech_forms() -> frozenset[str]:

@@ -1,5 +1,9 @@
 """Who speaks in each sentence, read from spaCy's dependency parse of the whole document.
 
+Each document is parsed once, paragraph by paragraph, with the statements' own sentence boundaries
+(library.sentences) set before the parser runs, so every statement is exactly one sentence of the
+parse and every later stage reads its span (`Analysis.span`) instead of parsing it again.
+
 A speaker is the subject of a reporting verb ("Ilinca Lupescu said", "said the minister"), the object
 of "according to", or the source of a speech noun ("a warning from the mayor"), expanded to the full
 name; a title's apposition gives the person and a possessor or "a spokesman for X" the affiliation.
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...errors import SetupError
+from ...library import paragraphs, sentences
 from .coref import WINDOW, Said, described, full_name, named_before, resolve
 from .lexicon import ASKED, SILENT, SILENT_ALONE
 from .patterns import Cue, cues
@@ -49,17 +54,26 @@ class Voice:
 
 
 @dataclass(frozen=True)
-class _Analysis:
-    """A parsed document: its attributions, sentence starts, paragraphs and their quotations."""
+class Analysis:
+    """A parsed document: its attributions, sentence starts, lines and their quotations, and the
+    parsed paragraphs every later stage reads its spans from."""
 
     said: list[Said]  # in reading order
     ats: list[int]  # their anchor offsets, for bisect
     sent_starts: list[int]
-    paragraphs: list[tuple[int, int]]
-    quotes: list[list[tuple[int, int]]]  # per paragraph: [open, close) spans, absolute offsets
-    open_end: list[bool]  # per paragraph: a quotation still open at its end
+    paragraphs: list[tuple[int, int]]  # lines: news copy opens a running quotation again on each
+    quotes: list[list[tuple[int, int]]]  # per line: [open, close) spans, absolute offsets
+    open_end: list[bool]  # per line: a quotation still open at its end
     intros: list[tuple[str, str]]  # (person, body) where a sentence's subject introduces someone
     silent: list[tuple[int, int]]  # sentences that only say someone did not comment (char spans)
+    blocks: list[tuple[int, Doc]]  # (offset, parse) of each paragraph
+
+    def span(self, start: int, end: int) -> Span:
+        """The parsed span of `text[start:end]` (a sentence, a line, a name)."""
+        at = bisect.bisect_right([o for o, _ in self.blocks], start) - 1
+        offset, doc = self.blocks[max(at, 0)]
+        found = doc.char_span(start - offset, end - offset, alignment_mode="expand")
+        return found if found is not None else doc[0:0]
 
 
 @functools.cache
@@ -76,10 +90,24 @@ def nlp() -> Language:
     return module.load(exclude=list(EXCLUDE))
 
 
-@functools.lru_cache(maxsize=512)
-def parsed(sentence: str) -> Doc:
-    """One sentence parsed on its own (cached: the chain reads the same statements several times)."""
-    return nlp()(sentence)
+def parse_text(text: str) -> Doc:
+    """A short text parsed on its own: a question, which is no document's sentence."""
+    return nlp()(text)
+
+
+def _parse_blocks(text: str) -> list[tuple[int, Doc]]:
+    """Each paragraph parsed once, its sentences fixed in advance to the statements' sentences
+    (spaCy's parser keeps boundaries set before it runs)."""
+    starts = {s.start for s in sentences(text)}
+    language = nlp()
+    blocks = paragraphs(text)
+    docs = []
+    for a, b in blocks:
+        doc = language.make_doc(text[a:b])
+        for tok in doc:
+            tok.is_sent_start = tok.i == 0 or (a + tok.idx) in starts
+        docs.append(doc)
+    return [(a, doc) for (a, _), doc in zip(blocks, language.pipe(docs, batch_size=32), strict=True)]
 
 
 def no_comment(sent: Span) -> bool:
@@ -97,12 +125,13 @@ def no_comment(sent: Span) -> bool:
     return lemma in SILENT_ALONE or any(c.dep_ == "neg" for c in (*root.children, *head.children))
 
 
-def _analyse(text: str) -> _Analysis:
+def _analyse(text: str) -> Analysis:
     """Parse the document once and resolve every attribution in reading order."""
-    paragraphs = paragraph_spans(text)
-    marked = [quote_spans(text[p:e]) for p, e in paragraphs]
-    quotes = [[(p + a, p + b) for a, b in q] for (p, _), (q, _) in zip(paragraphs, marked, strict=True)]
-    docs: list[Doc] = list(nlp().pipe((text[p:e] for p, e in paragraphs), batch_size=32))
+    lines = paragraph_spans(text)
+    marked = [quote_spans(text[p:e]) for p, e in lines]
+    quotes = [[(p + a, p + b) for a, b in q] for (p, _), (q, _) in zip(lines, marked, strict=True)]
+    every_quote = sorted(q for line in quotes for q in line)
+    blocks = _parse_blocks(text)
     said: list[Said] = []
     intros: list[tuple[str, str]] = []
     sent_starts: list[int] = []
@@ -110,7 +139,7 @@ def _analyse(text: str) -> _Analysis:
     people: list[tuple[int, int, str]] = []  # (char, sentence, full name) of PERSON mentions
     topics: list[tuple[int, str, bool]] = []  # (sentence, what it is about, a group entity)
     language = nlp()
-    for (offset, _), doc, marks in zip(paragraphs, docs, quotes, strict=True):
+    for offset, doc in blocks:
         found_in = cues(doc, language)
         for sent in doc.sents:
             n = len(sent_starts)
@@ -124,7 +153,7 @@ def _analyse(text: str) -> _Analysis:
             anchors = found_in.get(sent.start, [])
             for cue in anchors:
                 anchor, subj = cue.token, cue.speaker
-                if any(q < offset + anchor.idx < e for q, e in marks):  # "said" inside a quotation
+                if _inside(every_quote, offset + anchor.idx):  # "said" inside a quotation
                     continue
                 speaker, affiliation, (a, b), kind = who(subj)
                 words = doc.text[a - doc[0].idx : b - doc[0].idx] if b > a else subj.text
@@ -156,11 +185,17 @@ def _analyse(text: str) -> _Analysis:
             topics += topic_of(main, n) if main is not None else []
     ats = [s.at for s in said]
     open_end = [still for _, still in marked]
-    return _Analysis(said, ats, sent_starts, paragraphs, quotes, open_end, intros, silent)
+    return Analysis(said, ats, sent_starts, lines, quotes, open_end, intros, silent, blocks)
+
+
+def _inside(spans: list[tuple[int, int]], at: int) -> bool:
+    """Whether `at` falls strictly inside one of the sorted [open, close) spans."""
+    k = bisect.bisect_left(spans, (at, at)) - 1
+    return k >= 0 and spans[k][0] < at < spans[k][1]
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
-def analysis(text: str) -> _Analysis:
+def analysis(text: str) -> Analysis:
     """The document's analysis, parsed once and kept in a small LRU cache keyed by the text."""
     return _analyse(text)
 

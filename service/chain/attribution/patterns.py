@@ -140,6 +140,7 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token 
     return ("inverted_reporting_verb" if subj.i > tok.i else "subject_of_reporting_verb"), subj
 
 
-def first_person(doc: Span, nlp: Language) -> bool:
-    """Whether the text holds a first-person pronoun ("I", "we", "our"), as the parser tags it."""
-    return bool(_first_person(nlp)(doc))
+def first_person_words(span: Span, nlp: Language) -> list[Token]:
+    """The first-person pronouns of a parsed span ("I", "we", "our"), as the parser tags them: a
+    column's writer speaks in them."""
+    return [span.doc[a] for _, a, _ in _first_person(nlp)(span)]

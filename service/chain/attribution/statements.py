@@ -12,7 +12,7 @@ import re
 
 from ...models import Span, Statement, Why
 from .author import author, writes
-from .parse import voices
+from .parse import analysis, voices
 
 _INJECTION_RE = re.compile(
     r"(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|preceding)\s+"
@@ -42,6 +42,7 @@ def number_statements(
     sentences skipped as injections.
     """
     found = voices(text, [(s.start, s.end) for s in spans])
+    parsed = analysis(text)
     top = headings(text, spans)
     writer = author(text)
     out: list[Statement] = []
@@ -57,26 +58,27 @@ def number_statements(
         speaker = "" if voice.speaker.isupper() and " " not in voice.speaker else voice.speaker
         affiliation = voice.affiliation
         why = Why(speaker=speaker, speaker_rule=voice.rule, cue=voice.cue, speaker_words=voice.words)
-        if writer is not None and writes(speaker, voice.reported, sentence):  # a column's own argument
+        here = parsed.span(span.start, span.end)
+        if writer is not None and writes(speaker, voice.reported, here):  # a column's own argument
             speaker, affiliation = writer.name, writer.role
             why = Why(speaker=speaker, speaker_rule="column_writer", speaker_words=writer.role or writer.name)
         if not speaker:
             why = Why()
-        out.append(
-            Statement(
-                sid=f"S{start_index + len(out)}",
-                doc_id=doc_id,
-                start=span.start,
-                end=span.end,
-                text=sentence,
-                speaker=speaker,
-                affiliation=affiliation,
-                quoted=voice.quoted,
-                reported=voice.reported or bool(speaker),
-                heading=n < top or (writer is not None and writer.tagline == (span.start, span.end)),
-                why=why,
-            )
+        statement = Statement(
+            sid=f"S{start_index + len(out)}",
+            doc_id=doc_id,
+            start=span.start,
+            end=span.end,
+            text=sentence,
+            speaker=speaker,
+            affiliation=affiliation,
+            quoted=voice.quoted,
+            reported=voice.reported or bool(speaker),
+            heading=n < top or (writer is not None and writer.tagline == (span.start, span.end)),
+            why=why,
         )
+        statement._parse = here
+        out.append(statement)
     return out, skipped
 
 

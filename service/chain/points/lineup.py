@@ -74,7 +74,7 @@ def point(
         accounts.append(
             DraftAccount(
                 side=side,
-                claim=claim_from(members[best].text),
+                claim=claim_from(members[best].parse),
                 citations=[Citation(id=members[i].sid) for i in by_side[side]],
             )
         )

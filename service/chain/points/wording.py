@@ -4,11 +4,14 @@ topic (the noun phrase the statements share) and whether it is a contradiction."
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from ...models import Statement
-from ..attribution.parse import parsed
 from ..attribution.quotes import quote_spans
 from ..sides.placement import keys
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span
 
 CLAIM_WORDS = 25
 # Lemmas that deny or reject: with them, two sides' accounts on one point conflict.
@@ -18,27 +21,29 @@ _DENIAL = frozenset(
 _CLAUSE_DEPS = frozenset({"ccomp", "xcomp"})
 
 
-def claim_from(sentence: str) -> str:
+def claim_from(sentence: Span) -> str:
     """A short claim in the quote's own words: the clause a reporting verb introduces, or the words
-    inside quotation marks, or the sentence; at most CLAIM_WORDS words."""
-    doc = parsed(sentence)
-    text = sentence
-    n_words = sum(1 for t in doc if not t.is_punct)
-    for tok in doc:
+    inside quotation marks, or the sentence; at most CLAIM_WORDS words. `sentence` is the parsed
+    statement."""
+    doc, text = sentence.doc, sentence.text
+    inside = range(sentence.start, sentence.end)
+    n_words = sum(1 for t in sentence if not t.is_punct)
+    for tok in sentence:
         clause = [c for c in tok.children if c.dep_ in _CLAUSE_DEPS]
         subject = any(c.dep_ in ("nsubj", "nsubjpass") for c in tok.children)
         if tok.pos_ != "VERB" or not clause or not subject:
             continue
         sub = [t for t in clause[0].subtree if not (t.dep_ == "mark" and t.i == clause[0].left_edge.i)]
+        sub = [t for t in sub if t.i in inside]
         # A clause that carries most of the sentence is its content; a fragment means a bad parse.
         if sub and 2 * sum(1 for t in sub if not t.is_punct) >= n_words:
             text = doc[sub[0].i : sub[-1].i + 1].text
             break
     else:  # no such clause: a quotation that carries most of the sentence ("'...,' she said")
-        spans = quote_spans(sentence)[0]
+        spans = quote_spans(sentence.text)[0]
         a, b = max(spans, key=lambda span: span[1] - span[0], default=(0, 0))
-        if 2 * len(sentence[a:b].split()) >= n_words:
-            text = sentence[a:b]
+        if 2 * len(sentence.text[a:b].split()) >= n_words:
+            text = sentence.text[a:b]
     text = " ".join(text.strip(" \"“”‘’'«».,;:").split())
     words = text.split()
     if len(words) > CLAIM_WORDS:
@@ -52,9 +57,8 @@ def topic_of(members: list[Statement], names: set[str]) -> str:
     counts: Counter[str] = Counter()
     phrases: dict[str, Counter[str]] = {}
     for s in members:
-        doc = parsed(s.text)
         seen = set()
-        for chunk in doc.noun_chunks:
+        for chunk in s.parse.noun_chunks:
             head = chunk.root
             lemma = head.lemma_.casefold()
             if head.pos_ != "NOUN" or len(lemma) < 4 or keys(head.text) & names:
@@ -73,4 +77,4 @@ def topic_of(members: list[Statement], names: set[str]) -> str:
 
 def denies(members: list[Statement]) -> bool:
     """Whether a statement of the point denies or negates: then the sides contradict each other."""
-    return any(t.dep_ == "neg" or t.lemma_.casefold() in _DENIAL for s in members for t in parsed(s.text))
+    return any(t.dep_ == "neg" or t.lemma_.casefold() in _DENIAL for s in members for t in s.parse)

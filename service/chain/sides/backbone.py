@@ -24,7 +24,7 @@ from .placement import (
     title_of,
     titled_body,
 )
-from .question import question_parties
+from .question import Question, question_parties
 
 # A side speaks on the question if one of its statements is at least this similar to what the
 # question asks, its parties left out (all-MiniLM-L6-v2 cosine). When no side does, the parties speak
@@ -68,7 +68,7 @@ class Backbone:
 
 
 def backbone(
-    question: str,
+    question: Question,
     statements: list[Statement],
     affiliations: dict[str, Counter[str]],
     on_subject: Mapping[str, float] | None = None,
@@ -117,7 +117,7 @@ def backbone_for(
     # toll at 40"); where a side has a voice of its own, such sentences are mostly background.
     voiceless = set(sides) - {p.side for p in placed.values()}
     for s in statements:
-        by = None if s.sid in placed or s.speaker else subject_side(s.text, sides)
+        by = None if s.sid in placed or s.speaker else subject_side(s.parse, sides)
         if by is not None and by.side in voiceless:
             placed[s.sid] = by
     # Guesses by proximity only among sides that sure placements already hear, so that a place

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ...models import Statement
-from ..attribution.parse import parsed
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span, Token
 
 MAX_SIDES = 4
 # Words that say nothing about which party a name is.
@@ -117,14 +119,19 @@ def title_of(speaker: str, statements: Sequence[Statement]) -> str:
         at = s.text.find(speaker)
         if at < 0:
             continue
-        doc = parsed(s.text)
-        name = [t for t in doc if at <= t.idx < at + len(speaker)]
+        name = _tokens(s, at, at + len(speaker))
         if not name:
             return ""
         mods = [t for t in name[-1].children if t.i < name[0].i and t.dep_ in _TITLE_DEPS]
         words = [w for m in mods for w in m.subtree if w.i < name[0].i]
         return " ".join(w.text for w in sorted(set(words), key=lambda w: w.i))
     return ""
+
+
+def _tokens(s: Statement, start: int, end: int) -> list[Token]:
+    """The parsed tokens of `s.text[start:end]`."""
+    base = s.parse.start_char
+    return [t for t in s.parse if start <= t.idx - base < end]
 
 
 def titled_body(title: str, bodies: set[str], sides: list[str]) -> Placed | None:
@@ -155,23 +162,19 @@ def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> 
             # After the name, only its apposition or relative clause counts ("Ana Ruse, who chairs the
             # board, said"), never what the speaker said about others: stop at the verb it is subject of.
             end = at + len(speaker)
-            name = [t for t in parsed(s.text) if at <= t.idx < end]
+            name = _tokens(s, at, end)
             head = name[-1].head if name else None
-            hi = (
-                head.idx
-                if head is not None and head.idx >= end and head.pos_ in ("VERB", "AUX")
-                else end + 40
-            )
+            head_at = head.idx - s.parse.start_char if head is not None else -1
+            hi = head_at if head is not None and head_at >= end and head.pos_ in ("VERB", "AUX") else end + 40
             side = nearest_side(s.text[lo:hi], at - lo, at - lo + len(speaker), sides)
             return None if side is None else Placed(side, "proximity", " ".join(s.text[lo:hi].split()))
     return None
 
 
-def subject_side(sentence: str, sides: list[str]) -> Placed | None:
-    """The side that is the grammatical subject of a sentence, or owns it ("Ruritania fears ...",
-    "Ruritania's plan was rejected"): such a sentence states that side's position."""
-    doc = parsed(sentence)
-    for tok in doc:
+def subject_side(sentence: Span, sides: list[str]) -> Placed | None:
+    """The side that is the grammatical subject of a parsed sentence, or owns it ("Ruritania fears
+    ...", "Ruritania's plan was rejected"): such a sentence states that side's position."""
+    for tok in sentence:
         if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ == "ROOT":
             owner = [tok, *(c for c in tok.children if c.dep_ in ("poss", "compound", "amod"))]
             owner += [g for c in owner[1:] if c.dep_ == "poss" for g in c.children if g.dep_ == "compound"]

@@ -3,13 +3,15 @@ the matter it is about, which is not a party."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...models import Statement
 from ..attribution.lexicon import SPEECH_VERBS
-from ..attribution.parse import parsed
+from ..attribution.parse import parse_text
 from ..attribution.quotes import quote_spans
 from .placement import WORD_RE, keys, title_of
 
@@ -26,7 +28,30 @@ _DISPUTED_PREPS = frozenset("over about on regarding concerning".split())
 _MATTER_PREPS = _DISPUTED_PREPS | frozenset("in at during after before".split())
 
 
-def question_parties(question: str, statements: Sequence[Statement] = ()) -> list[str]:
+@dataclass
+class Question:
+    """A question, parsed once and passed down: its text, its parse, and what it asks."""
+
+    text: str
+    doc: Doc
+
+    @classmethod
+    def parse(cls, text: str) -> Question:
+        """The question's one parse."""
+        return cls(text, parse_text(text))
+
+    @functools.cached_property
+    def names(self) -> list[str]:
+        """The parties it names, read from the question alone (see question_parties)."""
+        return question_parties(self)
+
+    @functools.cached_property
+    def subject(self) -> str:
+        """What it asks about, its parties left out (see question_subject)."""
+        return question_subject(self)
+
+
+def question_parties(question: Question, statements: Sequence[Statement] = ()) -> list[str]:
     """The parties a question names: its named entities (organisations, places, peoples, persons)
     and runs of proper nouns the recogniser missed, with adjacent ones joined ("the Afghan
     Taliban"); coordinated plural nouns ("supporters and opponents") too. What the dispute is over
@@ -34,10 +59,10 @@ def question_parties(question: str, statements: Sequence[Statement] = ()) -> lis
     scene drop out later, unheard. With the candidate `statements`, a name owning a speaker noun
     ("Velora's mayor") keeps the noun if their speakers are introduced by it (see _possessed_end),
     and a name qualifying a noun keeps it if that noun speaks in them (see _headed_end)."""
-    doc = parsed(question)  # cached: retrieval, the rules and the stance step all ask
+    doc = question.doc
     # A claim quoted in the question ("... 'Ruritania should join the league'. What do supporters and
     # opponents argue?") is what is disputed, not who disputes it.
-    quoted = {t.i for a, b in quote_spans(question)[0] for t in doc if a <= t.idx < b}
+    quoted = {t.i for a, b in quote_spans(question.text)[0] for t in doc if a <= t.idx < b}
     spans: list[tuple[int, int]] = [
         part
         for e in doc.ents
@@ -99,32 +124,35 @@ def _coordinated(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
     return [(start, end)]
 
 
-def question_subject(question: str) -> str:
+def question_subject(question: Question) -> str:
     """What a question asks about, without the parties it names ("How do Ruritania and Borduria
     differ over the Orvel dam?" -> "How do and differ over the Orvel dam?"): the text to measure
     whether a side says anything on the question at all. The plural noun a name qualifies stays: in
     "the Velora talks" it says what is asked about, and in "the Velora growers" it is only a word."""
-    text = question
-    plural = {t.text for t in parsed(question) if t.tag_ == "NNS"}
-    for party in sorted(question_parties(question), key=len, reverse=True):
+    text = question.text
+    plural = {t.text for t in question.doc if t.tag_ == "NNS"}
+    for party in sorted(question.names, key=len, reverse=True):
         words = party.split()
         keep = words[-1] if len(words) > 1 and words[-1] in plural else ""
         text = re.sub(rf"(?:\b[Tt]he\s+)?{re.escape(party)}(?:['’]s?)?", f" {keep} ", text)
-    return " ".join(text.split()) or question
+    return " ".join(text.split()) or question.text
 
 
-def unmentioned(question: str, texts: Sequence[str]) -> list[str]:
+def unmentioned(question: Question, texts: Sequence[str]) -> list[str]:
     """The common nouns of the matter a question names ("over the sharing of river water", "about
     the new toll") when the texts carry none of them, else []. Asked of articles on fishing quotas,
     that question has the same parties and another matter. A noun counts as carried when a word of
     the texts starts like it (its first five letters: "talks" carries "talk"). A question that names
     no matter by a common noun is never refused here."""
-    asked = parsed(question_subject(question))
+    named = {w for party in question.names for w in party.split()}
     nouns = list(
         dict.fromkeys(
             t.lemma_.casefold()
-            for t in asked
-            if t.pos_ == "NOUN" and len(t.text) >= 4 and _is_subject_matter(t, _DISPUTED_PREPS)
+            for t in question.doc
+            if t.pos_ == "NOUN"
+            and len(t.text) >= 4
+            and t.text not in named
+            and _is_subject_matter(t, _DISPUTED_PREPS)
         )
     )
     if not nouns:
@@ -156,7 +184,7 @@ def _headed_end(doc: Doc, end: int, statements: Sequence[Statement]) -> int:
     noun = doc[end].lower_
     for s in statements:
         if noun in s.text.casefold():
-            subjects = (t for t in parsed(s.text) if t.dep_ == "nsubj" and t.lower_ == noun)
+            subjects = (t for t in s.parse if t.dep_ == "nsubj" and t.lower_ == noun)
             if any(t.head.lemma_.casefold() in SPEECH_VERBS for t in subjects):
                 return end + 1
     return end

@@ -22,7 +22,7 @@ def run(job: Job) -> Outcome:
         )  # fmt: skip
         return Outcome(draft)
     except ModelError as exc:
-        bone = backbone(job.question, found.statements, found.affiliations, found.on_subject)
+        bone = backbone(job.asked, found.statements, found.affiliations, found.on_subject)
         note = f"the model's answer failed ({exc}); this is the rules' answer"
         draft = lineup.draft(bone, found.statements, found.vectors)
         return Outcome(draft, notes=[note], partial=True, why=bone.trace(found.statements))

@@ -53,7 +53,7 @@ def run(job: Job) -> Outcome:
     found = job.found
     statements = found.statements
     bone, notes = stance.settle(
-        job.backend, job.question, statements, found.affiliations, found.on_subject, job.usage
+        job.backend, job.asked, statements, found.affiliations, found.on_subject, job.usage
     )
     draft = lineup.draft(bone, statements, found.vectors)
     out = Outcome(draft, notes=notes, partial=bool(notes), why=bone.trace(statements))

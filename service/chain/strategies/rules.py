@@ -13,7 +13,7 @@ def run(job: Job) -> Outcome:
     """Sides, placement and points by rules; the stance call only where no one speaks."""
     found = job.found
     bone, notes = stance.settle(
-        job.backend, job.question, found.statements, found.affiliations, found.on_subject, job.usage
+        job.backend, job.asked, found.statements, found.affiliations, found.on_subject, job.usage
     )
     draft = lineup.draft(bone, found.statements, found.vectors)
     return Outcome(draft, notes=notes, partial=bool(notes), why=bone.trace(found.statements))

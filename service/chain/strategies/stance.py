@@ -20,6 +20,7 @@ from ...errors import CounterpointError
 from ...llm import Backend, Usage, structured
 from ...models import Statement
 from ..sides.backbone import ON_SUBJECT, Backbone, argued, backbone, backbone_for
+from ..sides.question import Question
 
 MAX_STANCE = 12  # statements in the call, the most on-subject first: a debate's arguments fit
 NONE = "none"
@@ -54,7 +55,7 @@ def stances(
 
 def settle(
     backend: Callable[[], Backend],
-    question: str,
+    question: Question,
     statements: list[Statement],
     affiliations: dict[str, Counter[str]],
     on_subject: Mapping[str, float],
@@ -68,7 +69,7 @@ def settle(
     if len(sides) < 2 or not items:
         return bone, []
     try:
-        given = stances(backend(), question, sides, items, usage)
+        given = stances(backend(), question.text, sides, items, usage)
     except CounterpointError as exc:
         note = "no one is named as speaking, and the model's call on which side each argues for failed"
         return bone, [f"{note} ({exc})"]
