@@ -1,8 +1,8 @@
-"""The seed tests' twins for the chain (test_chain.py) and the compatible-server path
-(test_openai_stub.py), on the invented article in tests/data/: every clone has it, while the seed
-tests skip without ../shared. Over the real ingest, store and retrieval, with scripted chat models:
-ids to exact quotes, dropped ids, abstention, the re-ask, transport retries, stats, progress, the
-answer cache and what misses it, and the heuristic model."""
+"""The seed tests' twins for the chain (test_chain.py) on the invented article in tests/data/: every
+clone has it, while the seed tests skip without ../shared. Over the real ingest, store and
+retrieval, with scripted chat models: ids to exact quotes, dropped ids, abstention, the re-ask,
+transport retries, stats, progress, the answer cache and what misses it, and the heuristic model.
+test_invented_compatible.py reuses the scripted answer over HTTP."""
 
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
-import test_openai_stub as openai_stub
 from conftest import INVENTED, INVENTED_QUESTION
 from langchain_core.messages import BaseMessage
-from test_openai_stub import KEY, MODEL, StubOpenAI, compatible, status, tool_call
 from typer.testing import CliRunner
 
 from service.cli import app
@@ -334,7 +332,7 @@ def test_a_prompt_or_code_change_misses_the_cache_on_the_invented_article(
     assert not chain.ask(full_answer).stats.cached
 
 
-# --- the heuristic model and the compatible server (test_chain, test_openai_stub) ----------------
+# --- the heuristic model (test_chain) ----------------------------------------------------------
 @pytest.mark.parametrize("how", ["fake-backend", "heuristic-batch"])
 def test_heuristic_model_answers_the_invented_article(how: str, monkeypatch: pytest.MonkeyPatch) -> None:
     chat: HeuristicChatModel | None = None
@@ -357,49 +355,3 @@ def test_heuristic_model_answers_the_invented_article(how: str, monkeypatch: pyt
         assert all(a.quotes for a in point.accounts.values())
         assert (point.kind == "one_side_only") == (len(point.accounts) == 1)
     assert all(doc.text[q.start : q.end] == q.text for q in result.quotes())
-
-
-stub = openai_stub.stub  # the stub OpenAI-compatible server, one per test
-
-
-def compatible_answer(body: dict[str, Any]) -> dict[str, Any]:
-    return FULL("\n".join(str(m.get("content") or "") for m in body["messages"]))
-
-
-def ask_compatible(settings: Settings) -> tuple[Comparison, str]:
-    with open_service(settings) as service:
-        meta = service.ingest(load_file(INVENTED, settings)).meta
-        return service.ask(QUESTION), service.document(meta.id).text
-
-
-def test_compatible_server_answers_the_invented_article(
-    stub: StubOpenAI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Twin of test_openai_stub's seed tests: the request, the re-ask over HTTP, the exact answer."""
-    stub.replies += [tool_call({"answerable": "sometimes"}), tool_call(compatible_answer)]
-    result, text = ask_compatible(compatible(monkeypatch, stub.base_url))
-    first, second = stub.requests
-    assert first.headers["authorization"] == f"Bearer {KEY}" and first.body["model"] == MODEL
-    assert first.body["tool_choice"] == {"type": "function", "function": {"name": "Draft"}}
-    assert QUESTION in first.body["messages"][1]["content"]
-    assert second.body["messages"][: len(first.body["messages"])] == first.body["messages"]
-    assert not result.abstained and (result.stats.llm_calls, result.stats.retries) == (2, 1)
-    assert result.quotes()[0].text == NARROW
-    assert all(text[q.start : q.end] == q.text for q in result.quotes())
-    assert (result.stats.backend, result.stats.model, result.stats.strategy) == ("compatible", MODEL, "batch")
-    out, err = capsys.readouterr()
-    assert KEY not in out + err + result.model_dump_json()
-
-
-def test_a_failed_compatible_call_on_the_invented_article_shows_without_the_key(
-    stub: StubOpenAI, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = compatible(monkeypatch, stub.base_url, COUNTERPOINT_LLM_MAX_WAIT_S="0")
-    with open_service(settings) as service:
-        service.ingest(load_file(INVENTED, settings))
-    stub.replies += [status(503), status(503)]
-    result = CliRunner().invoke(app, ["ask", QUESTION], catch_exceptions=False)
-    assert len(stub.requests) == 2 and KEY not in result.stdout + result.stderr
-    assert result.exit_code == 0, result.stderr  # the rules hear both sides: their answer, marked
-    shown = " ".join(re.sub(r"[│╭╮╰╯─┃━┏┓┗┛]", " ", result.stdout).split())
-    assert "Partial answer" in shown and "failed twice" in shown and "503" in shown
