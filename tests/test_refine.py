@@ -315,3 +315,14 @@ def test_refine_on_the_rules_own_answer() -> None:
     claims = [a.claim for p in out.draft.points for a in p.accounts]
     assert "The ministry never put any offer in writing" in claims
     assert out.notes[-1].startswith("the model's edits of the rules' answer: 1 applied (1 claim); 1 dropped")
+
+
+def test_a_draft_citing_many_long_statements_is_cut_to_fit_the_prompt() -> None:
+    long = "The commenters argued at length that the rule would raise costs for small lenders. " * 6
+    statements = [Statement(sid=f"S{i}", doc_id="d", start=0, end=len(long), text=long, speaker="commenters")
+                  for i in range(1, 61)]  # fmt: skip
+    placed = {f"S{i}": "commenters" for i in range(1, 46)}
+    shown = refine.shown_statements(statements, placed, {})
+    assert {s.sid for s in shown} >= set(placed)  # every statement the draft cites is shown
+    assert sum(len(s.text) for s in shown) <= refine.MAX_CHARS + len(shown)
+    assert all(s.text.endswith("…") for s in shown)

@@ -35,8 +35,9 @@ from .edits import EDITS, Context, Edit, Refused, Work, side_sids, start
 from .job import Job
 
 MAX_SHOWN = 40  # statements in the prompt: every one the draft cites, then the likeliest others
-MAX_CHARS = 9000  # their text in all, so that the prompt fits the embedded model's 4k context
+MAX_CHARS = 9000  # their text in all: with the draft, the prompt fits the embedded model's 4k context
 MAX_TEXT = 320  # characters of one statement shown (the model cites ids; it needs the gist)
+MIN_TEXT = 120
 MAX_EDITS = 8
 MAX_TOKENS = 480  # eight edits with a claim each fit; a remote model stops far sooner
 DISPUTE, NO_DISPUTE = "dispute", "no dispute"
@@ -114,8 +115,10 @@ def shown_statements(
     statements: list[Statement], placed: Mapping[str, str], on_subject: Mapping[str, float]
 ) -> list[Statement]:
     """What the model sees, in document order: every statement the draft cites, then those no side
-    took that someone says, the closest to the question first; headlines never (never cited)."""
+    took that someone says, the closest to the question first; headlines never (never cited). Each
+    is cut to its share of MAX_CHARS, so that a draft citing many long sentences still fits."""
     pool = [s for s in statements if not s.heading]
+    width = max(MIN_TEXT, min(MAX_TEXT, MAX_CHARS // max(1, sum(s.sid in placed for s in pool))))
     ranked = sorted(
         pool,
         key=lambda s: (
@@ -126,14 +129,12 @@ def shown_statements(
     )
     keep, chars = set(), 0
     for s in ranked:
-        size = min(len(s.text), MAX_TEXT)
+        size = min(len(s.text), width)
         if s.sid not in placed and (len(keep) >= MAX_SHOWN or chars + size > MAX_CHARS):
             break
         keep.add(s.sid)
         chars += size
-    short = {
-        s.sid: s.text if len(s.text) <= MAX_TEXT else s.text[: MAX_TEXT - 1].rstrip() + "…" for s in pool
-    }
+    short = {s.sid: s.text if len(s.text) <= width else s.text[: width - 1].rstrip() + "…" for s in pool}
     return [s.model_copy(update={"text": short[s.sid]}) for s in pool if s.sid in keep]
 
 
