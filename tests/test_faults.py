@@ -258,7 +258,10 @@ def test_an_echoed_key_reaches_no_error_log_answer_export_or_page(
     tmp_path: Path,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    settings = compatible(monkeypatch, stub.base_url, COUNTERPOINT_LLM_MAX_WAIT_S="0")
+    # batch by name: its answer carries what the server echoed into a topic (refine's is checked first)
+    settings = compatible(
+        monkeypatch, stub.base_url, COUNTERPOINT_LLM_MAX_WAIT_S="0", COUNTERPOINT_STRATEGY="batch"
+    )
     stub.replies += [echo_error(stub), echo_error(stub)]
     with pytest.raises(ModelError) as caught:
         ask_sides(make_backend(settings))
