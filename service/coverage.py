@@ -46,7 +46,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 @cache
 def _stop_words() -> frozenset[str]:
-    # spaCy's English list, imported here only: the rest of this module needs no spaCy.
+    # spaCy's stop-word list, imported here only: the rest of this module needs no spaCy.
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return frozenset(STOP_WORDS)

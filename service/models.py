@@ -81,6 +81,7 @@ class Statement(Span):
     text: str
     speaker: str = ""
     affiliation: str = ""
+    role: str = ""  # what the attribution calls the speaker ("chief negotiator", "visiting tourist")
     quoted: bool = False
     reported: bool = False
     heading: bool = False  # headline matter: read for who speaks, never cited (see statements.py)

@@ -12,6 +12,7 @@ SPEAKER_RULES = {
     "subject_of_reporting_verb": 'subject of "{cue}"',
     "inverted_reporting_verb": 'named after "{cue}"',
     "shared_subject": 'subject of the verb "{cue}" hangs from',
+    "clause_speech_verb": 'subject of "{cue}" that ...',
     "clause_verb": 'subject of "{cue}", which takes a clause',
     "according_to": '"according to"',
     "speech_noun_source": 'source of the "{cue}"',
@@ -29,6 +30,7 @@ SIDE_RULES = {
     "titled_body": 'the one body whose name holds the title: "{words}"',
     "narration_subject": 'the sentence\'s subject: "{words}"',
     "proximity": 'a guess: the side named nearest the speaker in "{words}"',
+    "remaining_voice": "the voice quoted most that no name placed, for the one party named only by role",
     "model_stance": "the model's reading of the argument",
     "model": "placed by the model",
 }

@@ -57,6 +57,7 @@ def test_each_pattern_names_the_rule_the_cue_and_the_speaker(
 def test_every_registered_pattern_fires_on_its_own_example() -> None:
     examples = {
         "reporting_verb": "Ana Ruse said the fares would rise.",
+        "clause_speech_verb": "Peter Jones held that the fares were fair.",
         "clause_verb": "Peter Jones hopes that the fares will fall.",
         "according_to": "The fares will rise, according to Ana Ruse.",
         "speech_noun_source": "There was a warning from Ana Ruse about the fares.",

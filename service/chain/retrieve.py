@@ -102,8 +102,9 @@ def retrieve(
         for name, body in introductions(text):
             affiliations.setdefault(name, Counter())[body] += 1
         for s in found:
-            if s.speaker and s.affiliation:
-                affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
+            for described in (s.affiliation, s.role) if s.speaker else ():
+                if described:  # the bodies and roles the documents name beside a speaker
+                    affiliations.setdefault(s.speaker, Counter())[described] += 1
             inside = any(a <= s.start and s.end <= b for a, b in ranges)
             if inside or (small and (s.speaker or s.quoted)):
                 candidates.append((s, inside))

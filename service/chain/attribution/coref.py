@@ -32,6 +32,7 @@ class Said:
     rule: str = ""  # the pattern that found it (patterns.RULES)
     cue: str = ""  # the cue's words
     words: str = ""  # the words that named the speaker in the sentence
+    role: str = ""  # the common noun the attribution calls a named person ("chief negotiator")
 
 
 def described(anchor: Token, subj: Token) -> frozenset[str]:

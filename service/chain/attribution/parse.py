@@ -25,7 +25,7 @@ from .coref import WINDOW, Said, described, full_name, named_before, resolve
 from .lexicon import ASKED, SILENT, SILENT_ALONE
 from .patterns import Cue, cues
 from .quotes import continues, is_quoted, paragraph_spans, quote_spans
-from .speaker import clean, depth_of, introduced, owner_of, topic_of, who
+from .speaker import clean, depth_of, described_who, introduced, owner_of, topic_of
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -51,6 +51,7 @@ class Voice:
     rule: str = ""  # how the speaker was found (a pattern of patterns.RULES, or carried on)
     cue: str = ""  # the words of the cue: "said", "according to", "warning"
     words: str = ""  # the words that named the speaker here ("she", "the ministry's Ana Ruse")
+    role: str = ""  # what the attribution calls them ("chief negotiator")
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def _analyse(text: str) -> Analysis:
                 anchor, subj = cue.token, cue.speaker
                 if _inside(every_quote, offset + anchor.idx):  # "said" inside a quotation
                     continue
-                speaker, affiliation, (a, b), kind = who(subj)
+                speaker, affiliation, (a, b), kind, role = described_who(subj)
                 words = doc.text[a - doc[0].idx : b - doc[0].idx] if b > a else subj.text
                 affiliation = affiliation or owner_of(
                     subj, topics, n
@@ -176,7 +177,7 @@ def _analyse(text: str) -> Analysis:
                 span = (offset + a, offset + b)
                 found.append(
                     Said(at, depth_of(anchor), n, speaker, affiliation, span, kind, is_quoted(sent.text),
-                         described(anchor, subj), cue.rule, _cue_words(cue), words)
+                         described(anchor, subj), cue.rule, _cue_words(cue), words, role)
                 )  # fmt: skip
             said.extend(sorted(found, key=lambda s: s.at))
             main = next((c for c in sent.root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
@@ -216,7 +217,18 @@ def voices(text: str, spans: list[tuple[int, int]]) -> list[Voice]:
             rel = (x - start, y - start) if inside and best.speaker else None
             words = best.words if best.speaker else ""
             out.append(
-                Voice(best.speaker, best.affiliation, True, quoted, rel, False, best.rule, best.cue, words)
+                Voice(
+                    best.speaker,
+                    best.affiliation,
+                    True,
+                    quoted,
+                    rel,
+                    False,
+                    best.rule,
+                    best.cue,
+                    words,
+                    best.role,
+                )
             )
             continue
         sent = bisect.bisect_right(a.sent_starts, start) - 1
@@ -230,7 +242,10 @@ def voices(text: str, spans: list[tuple[int, int]]) -> list[Voice]:
             running = continues(a.paragraphs, a.quotes, a.open_end, start)
             if running or (opens and follows):
                 rule = "running_quotation" if running else "quotation_after_speaker"
-                out.append(Voice(last.speaker, last.affiliation, False, quoted, rule=rule, words=last.words))
+                voice = Voice(
+                    last.speaker, last.affiliation, False, quoted, rule=rule, words=last.words, role=last.role
+                )
+                out.append(voice)
                 continue
         out.append(Voice(quoted=quoted))
     return out

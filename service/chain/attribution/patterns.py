@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .lexicon import FIRST_PERSON, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
+from .lexicon import CLAUSE_SPEECH_VERBS, FIRST_PERSON, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
 from .speaker import entity_of, source_of, subject_of
 
 if TYPE_CHECKING:
@@ -48,6 +48,13 @@ PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
             _child("cue", "particle", {"DEP": {"IN": ["prt", "advmod"]}, "LOWER": particle}),
         ]
         for verb, particle in sorted(SPEECH_PHRASES)
+    ],
+    # "the court held that ...", "X's report found that ...": a verb of holding a view, with a clause
+    "clause_speech_verb": [
+        [
+            _cue({**_VERB, "_": {LEMMA: {"IN": sorted(CLAUSE_SPEECH_VERBS)}}}),
+            _child("cue", "clause", {"DEP": "ccomp"}),
+        ]
     ],
     # "Ana Ruse hopes that ...": any verb with a clause, when its subject is named or a pronoun
     "clause_verb": [[_cue(_VERB), _child("cue", "clause", {"DEP": "ccomp"})]],
@@ -111,9 +118,9 @@ def cues(doc: Doc, nlp: Language) -> dict[int, list[Cue]]:
     for i in sorted(found):
         _, name, speaker = found[i]
         tok = doc[i]
-        rule, subj = _speaker(tok, name, speaker)
-        if subj is not None:
-            out.setdefault(tok.sent.start, []).append(Cue(tok, rule, subj))
+        found_speaker = _speaker(tok, name, speaker)
+        if found_speaker is not None:
+            out.setdefault(tok.sent.start, []).append(Cue(tok, *found_speaker))
     return out
 
 
@@ -124,18 +131,23 @@ def _ids(name: str, ids: list[int]) -> list[str]:
     return ["particle" if name == "reporting_verb" else "clause"] * (len(ids) - 1)
 
 
-def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token | None]:
-    """The rule's trace name and the speaker token for a matched cue."""
+def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token] | None:
+    """The rule's trace name and the speaker token for a matched cue, or None: no one speaks."""
     if name == "according_to":
-        return name, captured
+        return None if captured is None else (name, captured)
     if name == "speech_noun_source":
-        return name, source_of(tok)
+        source = source_of(tok)
+        return None if source is None else (name, source)
     subj = subject_of(tok)
-    if name == "clause_verb" and subj is not None:
+    if subj is None:
+        return None
+    if name == "clause_speech_verb":
+        return None if subj.lower_ == "it" else (name, subj)  # "it found that" is no one
+    if name == "clause_verb":
         if subj.lower_ == "it" or (subj.pos_ != "PRON" and entity_of(subj) is None):
-            return name, None  # "it seems that" is no one speaking; "the data show that" is no voice
+            return None  # "it seems that" is no one speaking; "the data show that" is no voice
         return name, subj
-    if subj is None or subj.head.i != tok.i:
+    if subj.head.i != tok.i:
         return "shared_subject", subj
     return ("inverted_reporting_verb" if subj.i > tok.i else "subject_of_reporting_verb"), subj
 

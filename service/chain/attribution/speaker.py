@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .coref import full_name
-from .lexicon import COLLECTIVE, PERSONAL, SPEECH_NOUNS
+from .lexicon import COLLECTIVE, COUNTING_WORDS, PERSONAL, SPEECH_NOUNS
 
 if TYPE_CHECKING:
     from spacy.tokens import Span, Token
@@ -86,13 +86,26 @@ def body_of(group: list[Token], skip: set[int]) -> str:
 
 def who(subj: Token) -> tuple[str, str, tuple[int, int], str]:
     """The speaker's text, affiliation, char span and kind for a subject token."""
+    text, affiliation, span, kind, _ = described_who(subj)
+    return text, affiliation, span, kind
+
+
+def described_who(subj: Token) -> tuple[str, str, tuple[int, int], str, str]:
+    """`who`, and the role the attribution gives a person: the common noun beside their name ("Ana
+    Ruse, the ministry's chief negotiator" -> "chief negotiator", "student protester Ana Ruse" ->
+    "student protester"), which tells the side a name alone cannot."""
     if subj.pos_ == "NOUN" and subj.lemma_.lower() in SPEECH_NOUNS:  # "Lupescu's remarks suggest"
         source = next((c for c in subj.children if c.dep_ == "poss"), None) or source_of(subj)
         if source is not None:
-            return who(source)
+            return described_who(source)
+    counted = next((c for c in subj.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+    if subj.lower_ in COUNTING_WORDS and counted is not None:  # "All of the commenters said"
+        group = next((p for p in counted.children if p.dep_ == "pobj"), None)
+        if group is not None:
+            return described_who(group)
     if subj.pos_ == "PRON":
         kind = "he" if subj.lower_ in PERSONAL else "they" if subj.lower_ in COLLECTIVE else ""
-        return "", "", (subj.idx, subj.idx + len(subj)), kind
+        return "", "", (subj.idx, subj.idx + len(subj)), kind, ""
     group = [subj, *(c for c in subj.children if c.dep_ == "appos")]
     near = [t for g in group for t in (g, *(c for c in g.children if c.dep_ == "compound"))]
     persons = [e for e in map(entity_of, near) if e is not None and e.label_ == "PERSON"]
@@ -117,7 +130,19 @@ def who(subj: Token) -> tuple[str, str, tuple[int, int], str]:
     affiliation = body_of(group, skip)
     if kind == "group" and not affiliation:
         affiliation = text
-    return text, affiliation, (a, b), kind
+    role = role_of(near, set(range(name.start, name.end))) if kind == "person" else ""
+    return text, affiliation, (a, b), kind, role
+
+
+def role_of(near: list[Token], name: set[int]) -> str:
+    """The common noun an attribution calls a named person, with its own modifiers ("chief
+    negotiator", "visiting tourist"), less determiners and possessors (those give the body)."""
+    nouns = [t for t in near if t.pos_ == "NOUN" and t.i not in name]
+    if not nouns:
+        return ""
+    head = max(nouns, key=lambda t: t.dep_ in ("appos", "nsubj", "nsubjpass"))  # else the first title
+    words = [t for t in head.children if t.i not in name and t.dep_ in ("compound", "amod", "nmod")]
+    return " ".join(t.text for t in sorted([*words, head], key=lambda t: t.i))
 
 
 def owner_of(subj: Token, topics: list[tuple[int, str, bool]], n: int) -> str:

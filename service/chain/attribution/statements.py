@@ -72,6 +72,7 @@ def number_statements(
             text=sentence,
             speaker=speaker,
             affiliation=affiliation,
+            role=voice.role if speaker == voice.speaker else "",
             quoted=voice.quoted,
             reported=voice.reported or bool(speaker),
             heading=n < top or (writer is not None and writer.tagline == (span.start, span.end)),

@@ -78,7 +78,28 @@ def backbone(
     of their statements reaches ON_SUBJECT."""
     parties = question_parties(question, statements)
     sides = parties if len(parties) >= 2 else [*parties, *side_groups(statements, affiliations)]
-    return backbone_for(list(dict.fromkeys(sides)), statements, affiliations, on_subject, asked=parties)
+    sides = list(dict.fromkeys(sides))
+    bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties)
+    # A party the question names only by role ("the tourist") whom no speaker's words name: when it
+    # is the one party unheard, it is the voice the documents quote most that no rule placed.
+    unheard = [p for p in parties if p not in bone.labels.values()]
+    if len(parties) >= 2 and len(unheard) == 1 and not any(w[:1].isupper() for w in unheard[0].split()):
+        voice = _most_heard(bone.open_speakers, statements, sides)
+        if voice is not None:
+            found = {voice: unheard[0]}
+            bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties, found=found)
+    return bone
+
+
+def _most_heard(speakers: list[str], statements: list[Statement], sides: list[str]) -> str | None:
+    """The speaker no rule placed who says most (in two statements at least), if one does."""
+    said = Counter(
+        s.speaker for s in statements if s.speaker in speakers and not names_several(s.speaker, sides)
+    )
+    ranked = said.most_common(2)
+    if not ranked or ranked[0][1] < 2 or (len(ranked) == 2 and ranked[1][1] == ranked[0][1]):
+        return None
+    return ranked[0][0]
 
 
 def backbone_for(
@@ -88,10 +109,12 @@ def backbone_for(
     on_subject: Mapping[str, float] | None = None,
     given: Mapping[str, str] | None = None,
     asked: list[str] | None = None,
+    found: Mapping[str, str] | None = None,
 ) -> Backbone:
     """Statement labels by rules for the given sides, after the labels `given` (statement id -> side,
     from a model: see stance.py); the sides heard (at most MAX_SIDES) are kept. `asked` is the
-    question's parties, carried for the stance step."""
+    question's parties, carried for the stance step; `found` (speaker -> side) places a speaker no
+    name matches (see backbone)."""
     placed: dict[str, Placed] = {
         sid: Placed(side, "model_stance", "") for sid, side in (given or {}).items() if side in sides
     }
@@ -107,6 +130,8 @@ def backbone_for(
     for speaker, side in sure.items():
         if side is None:
             sure[speaker] = titled_body(title_of(speaker, statements), bodies, sides)
+    for speaker, side in (found or {}).items():
+        sure[speaker] = Placed(side, "remaining_voice", speaker)
     for s in statements:
         if s.sid in placed:
             continue

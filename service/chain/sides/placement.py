@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from ...models import Statement
+from ..attribution.lexicon import KIN
 
 if TYPE_CHECKING:
     from spacy.tokens import Span, Token
@@ -21,6 +22,7 @@ _GENERIC = frozenset("the and for of its their his her side sides people".split(
 _TITLE_DEPS = frozenset({"compound", "amod", "poss", "nmod"})
 _QUANTIFIERS = frozenset("each both all neither either two".split())
 WORD_RE = re.compile(r"[^\W\d_][\w'’-]*")
+_DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")  # "U.S.", "U.N.": an acronym written with stops
 
 
 class Placed(NamedTuple):
@@ -34,11 +36,17 @@ class Placed(NamedTuple):
 def keys(text: str) -> set[str]:
     """Words that identify a party: 5-letter stems, and 4-letter ones for a capitalised word, so that
     a demonym meets its country ("Ruritanian" and "Ruritania"); not for a first name (a capitalised
-    word before another), which would make every Marian a Marianne. Generic words are left out."""
+    word before another), which would make every Marian a Marianne. An acronym is a key as written;
+    a word of kin names the family. Generic words are left out."""
     out: set[str] = set()
-    words = WORD_RE.findall(text)
+    words = WORD_RE.findall(_DOTTED.sub(lambda m: m.group(0).replace(".", ""), text))
     for n, word in enumerate(words):
+        if 2 <= len(word) <= 4 and word.isupper():  # an acronym: "US", "UN", "FBI"
+            out.add("#" + word)
+            continue
         low = word.casefold().rstrip("'’s")
+        if low in KIN:  # a mother, a son or a widow speaks for the family
+            out.add("famil")
         if len(low) < 3 or low in _GENERIC:
             continue
         out.add(low[:5])

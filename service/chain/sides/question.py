@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...models import Statement
-from ..attribution.lexicon import SPEECH_VERBS
+from ..attribution.lexicon import POSITION_NOUNS, SPEECH_VERBS
 from ..attribution.parse import parse_text
 from ..attribution.quotes import quote_spans
 from .placement import WORD_RE, keys, title_of
+from .slots import slot_parties
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -60,6 +61,9 @@ def question_parties(question: Question, statements: Sequence[Statement] = ()) -
     ("Velora's mayor") keeps the noun if their speakers are introduced by it (see _possessed_end),
     and a name qualifying a noun keeps it if that noun speaks in them (see _headed_end)."""
     doc = question.doc
+    asked = list(dict.fromkeys(_trim(p.text) for p in slot_parties(doc)))
+    if len(asked) >= 2:  # the question lists who it asks to speak (see slots.py)
+        return asked
     # A claim quoted in the question ("... 'Ruritania should join the league'. What do supporters and
     # opponents argue?") is what is disputed, not who disputes it.
     quoted = {t.i for a, b in quote_spans(question.text)[0] for t in doc if a <= t.idx < b}
@@ -103,7 +107,8 @@ def question_parties(question: Question, statements: Sequence[Statement] = ()) -
     names = [_trim(doc[a:b].text) for a, b in merged]
     names = [n for n in dict.fromkeys(names) if len(n) >= 2 and keys(n)]
     # A party named twice, once with more words ("WikiLeaks" and "WikiLeaks founder"), is one party.
-    return [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
+    names = [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
+    return [*asked, *(n for n in names if not any(keys(n) & keys(a) for a in asked))]
 
 
 def _in_name(doc: Doc, tok: Token, run: list[int]) -> bool:
@@ -139,26 +144,28 @@ def question_subject(question: Question) -> str:
 
 
 def unmentioned(question: Question, texts: Sequence[str]) -> list[str]:
-    """The common nouns of the matter a question names ("over the sharing of river water", "about
-    the new toll") when the texts carry none of them, else []. Asked of articles on fishing quotas,
-    that question has the same parties and another matter. A noun counts as carried when a word of
-    the texts starts like it (its first five letters: "talks" carries "talk"). A question that names
-    no matter by a common noun is never refused here."""
+    """The words of the matter a question names ("over the sharing of river water", "about the new
+    toll", "in the 2019 budget") that the texts do not carry, when they carry fewer than half of
+    them, else []. Asked of articles on fishing quotas, that question has the same parties and
+    another matter. A word counts as carried when a word of the texts starts like it (its first five
+    letters: "talks" carries "talk"). A question that names no matter is never refused here."""
     named = {w for party in question.names for w in party.split()}
-    nouns = list(
+    words = list(
         dict.fromkeys(
             t.lemma_.casefold()
             for t in question.doc
-            if t.pos_ == "NOUN"
+            if t.pos_ in ("NOUN", "PROPN", "ADJ")
             and len(t.text) >= 4
             and t.text not in named
-            and _is_subject_matter(t, _DISPUTED_PREPS)
+            and t.lemma_.casefold() not in POSITION_NOUNS  # "differ in their accounts": no matter
+            and _is_subject_matter(t)
         )
     )
-    if not nouns:
+    if not words:
         return []
-    starts = {w[:n] for text in texts for w in WORD_RE.findall(text.casefold()) for n in (4, 5)}
-    return [] if any(noun[:5] in starts for noun in nouns) else nouns
+    starts = {w[:5] for text in texts for w in WORD_RE.findall(text.casefold())}
+    missing = [w for w in words if w[:5] not in starts]
+    return missing if 2 * len(missing) > len(words) else []
 
 
 def _is_subject_matter(tok: Token, preps: frozenset[str] = _MATTER_PREPS) -> bool:

@@ -1,0 +1,188 @@
+"""The sides a question lists: who it asks to speak. "What do X, Y and Z each say?", "How do X and Y
+differ?", "What did X argue, and how did Y answer?", "What are X's and Y's positions?"
+
+A question asks its parties to speak in the subject of a question clause: the words between the
+auxiliary after a wh-word ("What do", "how did") and the clause's verb of speech or dispute. Those
+words are split into one party per coordinated noun phrase, by the parse where it holds and by the
+commas and "and" that separate a list where the small parser misreads one ("What do the police, the
+protesters and X say" often hangs "the police" off "do"). Parties may be named by role ("the
+regulator", "its critics", "campaigners for a new law"), which no entity recogniser finds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..attribution.lexicon import DISPUTE_NOUNS, DISPUTE_VERBS, GENERIC_PARTIES, POSITION_NOUNS, SPEECH_VERBS
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Span, Token
+
+_WH = frozenset("what how why where when who whom which".split())
+_AUX = frozenset("do does did are is were was have has had will would".split())
+_QUANTIFIERS = frozenset("each both all".split())
+# Words that end a party's own name: what follows describes or exemplifies it ("the critics quoted
+# by X", "its opponents, including Y", "farmers like Z", "the official who led it").
+_POST = frozenset("who whom which that whose including like such quoted cited named as".split())
+_SPLIT = frozenset({",", "and", "or", "versus", "vs", "vs.", ";", "&"})
+_CLAUSE_DEPS = frozenset({"ROOT", "conj", "ccomp", "xcomp", "advcl", "parataxis"})
+
+
+def slot_parties(doc: Doc) -> list[Span]:
+    """The parties a question asks to speak, as spans of its parse, in the order asked. Fewer than
+    two in its questions ("X says ...; what does Y answer?"): the subjects of its statements of
+    speech count too."""
+    out: list[Span] = []
+    ranges = [*_subjects(doc), *_between(doc)]
+    for tier in (ranges, _speakers(doc)):
+        for start, end in tier:
+            for piece in _pieces(doc, start, end):
+                if piece is not None and all(piece.start != p.start for p in out):
+                    out.append(piece)
+        if len(out) >= 2:
+            break
+    return sorted(out, key=lambda p: p.start)
+
+
+def _speakers(doc: Doc) -> list[tuple[int, int]]:
+    """The subjects, with their conjuncts, of the question's verbs of speech outside its questions
+    ("The police say ... and a civil liberties group says ...")."""
+    found = []
+    for tok in doc:
+        if tok.pos_ != "VERB" or tok.lemma_.casefold() not in SPEECH_VERBS:
+            continue
+        for subject in (c for c in tok.children if c.dep_ == "nsubj" and c.pos_ in ("NOUN", "PROPN")):
+            words = [t.i for t in subject.subtree]
+            found.append((min(words), max(words) + 1))
+    return found
+
+
+def _subjects(doc: Doc) -> list[tuple[int, int]]:
+    """Token ranges of the subjects of a question's clauses of speech or dispute: after "What do",
+    "how did" or an embedded "what" ("Set out what X and Y say"), up to the verb or the position
+    noun. A clause whose verb is of another kind ("Why did X suspend Y") names no one to speak."""
+    found = []
+    for tok in doc:
+        if tok.lower_ not in _WH:
+            continue
+        opener = doc[tok.i + 1] if tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ in _AUX else tok
+        start = end = opener.i + 1
+        while end < len(doc) and not _closes(doc, end, start, opener) and not _stops(doc, end, start):
+            end += 1
+        if end < len(doc) and end > start and _closes(doc, end, start, opener):
+            found.append((start, end))
+    return found
+
+
+def _closes(doc: Doc, i: int, start: int, opener: Token) -> bool:
+    """A verb of speech or dispute ("say", "differ", "trade"), the noun of a stated view, or "at
+    odds". The small parser tags some such verbs as nouns ("What did X each argue", "Iran trade
+    accusations"): those count where the parse left the question with no other verb for them."""
+    tok = doc[i]
+    lemma, word = tok.lemma_.casefold(), tok.lower_
+    if i == start:
+        return False
+    if tok.pos_ in ("VERB", "AUX") and (lemma in SPEECH_VERBS or lemma in DISPUTE_VERBS):
+        return True
+    if tok.pos_ == "NOUN" and lemma in POSITION_NOUNS:
+        return True
+    if word == "at" and i + 1 < len(doc) and doc[i + 1].lower_ == "odds":
+        return True
+    if word not in SPEECH_VERBS and word not in DISPUTE_VERBS:
+        return False
+    last = i + 1 >= len(doc) or doc[i + 1].is_punct  # "... and how did X respond?"
+    verbless = (
+        last
+        or tok.dep_ == "ROOT"
+        or tok.head.i == opener.i
+        or (tok.head.dep_ == "ROOT" and tok.head.pos_ == "NOUN")
+    )
+    return verbless and doc[i - 1].pos_ not in ("ADJ", "ADP") and doc[i - 1].lower_ not in ("a", "an", "the")
+
+
+def _stops(doc: Doc, i: int, start: int) -> bool:
+    """The end of a question clause's subject: its own verb (not a participle describing a party),
+    the sentence's end, or the next question ("..., and what does ...")."""
+    tok = doc[i]
+    if tok.text in "?.!":
+        return True
+    if tok.lower_ in _WH and (i == start or doc[i - 1].lower_ in (",", "and", "or")):
+        return True
+    return tok.pos_ in ("VERB", "AUX") and tok.dep_ in _CLAUSE_DEPS
+
+
+def _between(doc: Doc) -> list[tuple[int, int]]:
+    """The parties of "the dispute between X and Y over ..." or "the row with X and Y": from
+    "between" to the first preposition, comma or end that closes the list."""
+    found = []
+    for tok in doc:
+        if tok.lower_ not in ("between", "with") or tok.head.lemma_.casefold() not in DISPUTE_NOUNS:
+            continue
+        end = tok.i + 1
+        while end < len(doc) and not (
+            doc[end].text in "?.!,;" or doc[end].lower_ in _WH or (doc[end].pos_ == "ADP" and end > tok.i + 1)
+        ):
+            end += 1
+        if end > tok.i + 1:
+            found.append((tok.i + 1, end))
+    return found
+
+
+def _pieces(doc: Doc, start: int, end: int) -> list[Span | None]:
+    """One span per party in a subject: split at the list's commas and conjunctions ("X and other
+    Y" stays one party, and so does "search-and-rescue"), each cut before what describes it."""
+    pieces, begin, depth = [], start, 0
+    for i in range(start, end):
+        tok = doc[i]
+        depth += 1 if tok.text in "([{" else -1 if tok.text in ")]}" else 0
+        nxt = doc[i + 1] if i + 1 < end else None
+        joined = tok.lower_ == "and" and nxt is not None and nxt.lower_ in ("other", "others")
+        hyphened = i > start and (doc[i - 1].text == "-" or (nxt is not None and nxt.text == "-"))
+        if depth == 0 and tok.lower_ in _SPLIT and not joined and not hyphened:
+            pieces.append((begin, i))
+            begin = i + 1
+    pieces.append((begin, end))
+    return [_party(doc, a, b) for a, b in pieces]
+
+
+def _party(doc: Doc, start: int, end: int) -> Span | None:
+    """The party's own words in `doc[start:end]`: no description after it, no quantifier or
+    adverb, no possessive ending or position noun ("Velora's competing claims" -> "Velora")."""
+    for i in range(start, end):
+        if doc[i].lower_ in _POST or (doc[i].tag_ == "VBN" and doc[i].dep_ == "acl"):
+            end = i
+            break
+    while end > start and (doc[end - 1].lower_ in _QUANTIFIERS or doc[end - 1].pos_ in ("ADV", "PUNCT")):
+        end -= 1
+    while end > start and (
+        doc[end - 1].tag_ == "POS"
+        or doc[end - 1].lemma_.casefold() in POSITION_NOUNS
+        or (doc[end - 1].dep_ == "amod" and any(t.tag_ == "POS" for t in doc[start : end - 1]))
+    ):
+        end -= 1
+    while start < end and (
+        doc[start].lower_ in _QUANTIFIERS or doc[start].is_punct or doc[start].lower_ in ("a", "an")
+    ):
+        start += 1
+    named = [t for t in doc[start:end] if t.pos_ in ("NOUN", "PROPN", "PRON") or t.text[:1].isupper()]
+    if not named or all(t.lemma_.casefold() in GENERIC_PARTIES for t in named):
+        return None  # "each side", "both parties": the question names no one
+    if len(named) == 1 and named[0].pos_ == "PRON":
+        return _antecedent(doc, named[0])
+    return doc[start:end]
+
+
+def _antecedent(doc: Doc, pronoun: Token) -> Span | None:
+    """What "he", "she" or "they" in a question's list refers to: the named subject of an earlier
+    sentence ("X wants to ... What do he and Y say?")."""
+    for sent in reversed([s for s in doc.sents if s.end <= pronoun.sent.start]):
+        subject = next(
+            (t for t in sent if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("PROPN", "NOUN")), None
+        )
+        if subject is not None:
+            ent = next((e for e in sent.ents if e.start <= subject.i < e.end), None)
+            if ent is not None:
+                return ent
+            words = [t.i for t in subject.subtree if t.i <= subject.i and t.dep_ != "det"]
+            return doc[min(words) : subject.i + 1]
+    return None

@@ -1,0 +1,135 @@
+"""Sides as a reader names them: the parties a question lists (by name or by role), the words an
+attribution gives a speaker, and how a speaker is matched to a side. Pure unit tests on invented
+sentences: the parser and the rules only, no model."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from service.chain.attribution.statements import number_statements
+from service.chain.points import lineup
+from service.chain.sides.backbone import backbone
+from service.chain.sides.placement import keys
+from service.chain.sides.question import Question, question_parties
+from service.library import sentences
+from service.models import Statement
+
+
+def _statements(text: str) -> tuple[list[Statement], dict[str, Counter[str]]]:
+    found, _ = number_statements("doc", text, sentences(text))
+    affiliations: dict[str, Counter[str]] = {}
+    for s in found:
+        for described in (s.affiliation, s.role) if s.speaker else ():
+            if described:
+                affiliations.setdefault(s.speaker, Counter())[described] += 1
+    return found, affiliations
+
+
+def _vectors(statements: list[Statement]) -> np.ndarray:
+    """Stand-in embeddings: a statement is most like itself (pairing is tested elsewhere)."""
+    return np.eye(len(statements), dtype=np.float32) + 0.1
+
+
+@pytest.mark.parametrize(
+    ("question", "parties"),
+    [
+        ("How do the café owners and the council differ on the lease?", ["café owners", "council"]),
+        ("What do the growers, the water company and the regulator each say about the wells?",
+         ["growers", "water company", "regulator"]),
+        ("What did the ministry argue, and how did the dockworkers' union respond?",
+         ["ministry", "dockworkers' union"]),
+        ("What are Velora's and Castamir's positions on the dam?", ["Velora", "Castamir"]),
+        ("What are Velora's and Castamir's competing claims over the dam?", ["Velora", "Castamir"]),
+        ("What is the row between the club and the league over the fine?", ["club", "league"]),
+        ("What do hauliers and other road users, the council and the port say about the toll?",
+         ["hauliers and other road users", "council", "port"]),
+        ("What do the critics quoted by the Gazette and the mayor say?", ["critics", "mayor"]),
+        ("How do Velora farmers like Ana Ruse and the ministry differ on water?",
+         ["Velora farmers", "ministry"]),
+        ("Ana Ruse wants a new lease. What do she and the council each say?", ["Ana Ruse", "council"]),
+        ("The police say the trial worked and a residents' group says it failed. Who is right?",
+         ["police", "residents' group"]),
+        ("Set out what the airline, the island council and the ferry company say.",
+         ["airline", "island council", "ferry company"]),
+        ("How are the port and the fishing fleet at odds over dredging?", ["port", "fishing fleet"]),
+    ],
+)  # fmt: skip
+def test_the_parties_a_question_lists_by_name_or_by_role(question: str, parties: list[str]) -> None:
+    assert question_parties(Question.parse(question)) == parties
+
+
+def test_a_question_that_lists_no_one_falls_back_to_its_names() -> None:
+    # "each side" names no one: the names the question carries stand in.
+    parties = question_parties(
+        Question.parse("Why did the Velora talks with Castamir fail, and how does each side tell it?")
+    )
+    assert "side" not in parties and "Castamir" in parties
+
+
+def test_the_cafe_owners_and_the_council_both_answer() -> None:
+    """The issue's three-sentence example: every sentence is a plain "X said"."""
+    text = (
+        "The café owners said the council lied. "
+        "“We were promised a written lease,” said Zoë Brun, the owners' spokeswoman. "
+        "The council said no lease was ever promised."
+    )
+    statements, affiliations = _statements(text)
+    question = Question.parse("How do the café owners and the council differ on the lease?")
+    bone = backbone(question, statements, affiliations)
+    draft = lineup.draft(bone, statements, _vectors(statements))
+    assert draft.answerable and {s.name for s in draft.sides} == {"café owners", "council"}
+    placed = {s.text[:12]: bone.labels.get(s.sid) for s in statements}
+    assert placed == {"The café own": "café owners", "“We were pro": "café owners", "The council ": "council"}
+
+
+def test_an_attribution_names_the_role_of_a_person() -> None:
+    text = (
+        "Fares row\n\n"
+        "Ana Ruse, the ministry's chief negotiator, said the offer stood. "
+        "Student protester Tomas Vell said the fares were unfair."
+    )
+    statements, _ = _statements(text)
+    assert {s.speaker: s.role for s in statements} == {
+        "Ana Ruse": "chief negotiator",
+        "Tomas Vell": "Student protester",
+    }
+
+
+def test_a_party_named_only_by_role_is_the_voice_no_name_placed() -> None:
+    """No attribution calls Mia Lund "the tenant"; she is the one voice left when the landlord is heard."""
+    text = (
+        "Rent row\n\n"
+        "Mia Lund said the flat had been cold all winter. "
+        "“I paid every month and nobody came,” Lund said. "
+        "The landlord said the boiler had been fixed in March. "
+        "She said she would take the case to the housing court."
+    )
+    statements, affiliations = _statements(text)
+    question = Question.parse("What do the tenant and the landlord each say about the heating?")
+    bone = backbone(question, statements, affiliations)
+    lund = [s for s in statements if s.speaker == "Mia Lund"]
+    assert lund and all(bone.labels.get(s.sid) == "tenant" for s in lund)
+    assert {bone.why[s.sid].rule for s in lund} == {"remaining_voice"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaker", "rule"),
+    [
+        ("The court held that the fine was lawful.", "The court", "clause_speech_verb"),
+        ("The ministry's report found that the quay was unsafe.", "The ministry", "clause_speech_verb"),
+        ("All of the commenters said the fee was too high.", "the commenters", "subject_of_reporting_verb"),
+        ("It found that the quay was unsafe.", "", ""),
+    ],
+)
+def test_views_held_and_groups_counted(sentence: str, speaker: str, rule: str) -> None:
+    [statement] = _statements(sentence)[0]
+    assert (statement.speaker, statement.why.speaker_rule) == (speaker, rule)
+
+
+def test_keys_read_acronyms_and_kin() -> None:
+    assert keys("the U.S. Embassy") & keys("the US government") == {"#US"}
+    assert "famil" in keys("the victim's mother") and "famil" in keys("the victim's family")
+    assert not keys("us") and not keys("U")
