@@ -261,7 +261,7 @@ def eval_(
     ] = None,
     backend: Annotated[str | None, typer.Option(help="local, openai, compatible or fake.")] = None,
     strategy: Annotated[
-        str | None, typer.Option(help="rules, per_statement or batch (default: the backend's).")
+        str | None, typer.Option(help="rules, refine, per_statement or batch (default: the backend's).")
     ] = None,
     workers: Annotated[
         int, typer.Option(min=1, help="Cases at once (more than 1 needs an openai or compatible backend).")

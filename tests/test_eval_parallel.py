@@ -125,14 +125,15 @@ def test_strategy_is_set_for_the_run_and_recorded(tmp_path: Path, settings: Sett
     assert json.loads((out / "run.json").read_text())["strategy"] == "batch"
     assert "strategy `batch`" in (out / "report.md").read_text(encoding="utf-8")
     assert "(strategy batch)" in compare(out, out).splitlines()[0]
-    with pytest.raises(InputError, match="unknown strategy 'clever'; use one of rules, per_statement, batch"):
+    unknown = "unknown strategy 'clever'; use one of rules, refine, per_statement, batch"
+    with pytest.raises(InputError, match=unknown):
         eval_command(None, tmp_path / "other", settings, strategy="clever", open_service=svc.opener())
 
 
 def test_without_a_strategy_the_backends_default_is_recorded(tmp_path: Path, settings: Settings) -> None:
     metrics = eval_command(None, tmp_path / "run", remote(settings), limit=1, progress=False,
                            open_service=FakeService().opener())  # fmt: skip
-    assert metrics.strategy == "batch"  # the default for a remote model
+    assert metrics.strategy == "refine"  # the default for a remote model
 
 
 def test_resume_refuses_another_strategy(tmp_path: Path, settings: Settings) -> None:

@@ -46,10 +46,12 @@ def test_perfect_answers_score_one_and_write_every_file(tmp_path: Path, settings
     svc, out = FakeService(), tmp_path / "run"
     metrics = run(svc, out, settings)
     # The labelled answer: every score 1, but claim own-quotes, which grades the labels' own claims,
-    # and claim fidelity, where two real sides may say the same (a tie counts one half).
-    labelled = set(SCORE_NAMES) - {"claim_own_quotes", "claim_fidelity"}
+    # and claim and topic fidelity, where two real sides (or two labelled topics) may share their
+    # words (a tie counts one half).
+    labelled = set(SCORE_NAMES) - {"claim_own_quotes", "claim_fidelity", "topic_fidelity"}
     assert metrics.model_dump(include=labelled) == dict.fromkeys(labelled, 1.0)
     assert metrics.claim_fidelity is not None and metrics.claim_fidelity > 0.99
+    assert metrics.topic_fidelity is not None and metrics.topic_fidelity > 0.99
     assert metrics.claim_own_quotes is not None and metrics.claim_own_quotes > 0.5
     assert metrics.model_dump(include=set(STAGE_NAMES)) == dict.fromkeys(STAGE_NAMES, 1.0)
     assert metrics.cases == len(CASES) and metrics.errors == 0 and metrics.partial == 0

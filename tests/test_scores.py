@@ -26,6 +26,9 @@ TEXT = (
 OTHER = "The union also said that the bridge is unsafe, again."
 
 
+TOPICS = ("Bridge safety", "Building costs", "The vote")
+
+
 def make_case(points: list[dict[str, Any]] | None = None, **extra: Any) -> Case:
     """Two sides (Mayor, Union), one document; by default safety and costs two-sided, the vote one-sided."""
     if points is None:
@@ -49,7 +52,7 @@ def make_case(points: list[dict[str, Any]] | None = None, **extra: Any) -> Case:
         ][: extra.pop("n_sides", 2)],
         "points": [
             {
-                "topic": f"p{i}",
+                "topic": TOPICS[i] if i < len(TOPICS) else f"p{i}",
                 "accounts": {
                     side: {
                         "claim": "; ".join(quotes),
@@ -107,7 +110,7 @@ def _account(value: Quotes | tuple[str, Quotes]) -> dict[str, Any]:
 
 def perfect() -> Prediction:
     # "low" has no stem (under 4 letters): that claim is left out of both claim scores.
-    return predict(
+    pred = predict(
         [
             {"Mayor": ("bridge safe", [quote("the bridge is safe")]),
              "Union": ("bridge unsafe", [quote("the bridge is unsafe")])},
@@ -115,6 +118,9 @@ def perfect() -> Prediction:
             {"Mayor": ("fair vote", [quote("the vote was fair")])},
         ]
     )  # fmt: skip
+    for point, topic in zip(pred.points, TOPICS, strict=True):
+        point.topic = topic
+    return pred
 
 
 # --- whole answers --------------------------------------------------------------------------------
@@ -539,3 +545,29 @@ def test_predictions_keep_extra_fields() -> None:
     pred = predict([], reason="no dispute", kind_hint=3)
     dumped = pred.model_dump()
     assert dumped["reason"] == "no dispute" and dumped["kind_hint"] == 3
+
+
+# --- topic fidelity -------------------------------------------------------------------------------
+def _topics(
+    topics: list[str], labelled: tuple[str, ...] = ("Bridge safety", "Building costs", "The vote")
+) -> float | None:
+    case = make_case()
+    for point, topic in zip(case.points, labelled, strict=True):
+        point.topic = topic
+    pred = predict([{"Mayor": [SAFE], "Union": [UNSAFE]}, {"Mayor": [LOW], "Union": [HIGH]}])
+    for point, topic in zip(pred.points, topics, strict=True):
+        point.topic = topic
+    return score_case(case, pred).topic_fidelity
+
+
+def test_a_topic_must_read_closer_to_its_labelled_point_than_to_the_others() -> None:
+    assert _topics(["Is the bridge safe?", "Who pays the building costs"]) == 1.0
+    assert _topics(["Building costs", "Bridge safety"]) == 0.0  # each names the other point
+    assert _topics(["Bridge costs", "Building costs"]) == pytest.approx((0.5 + 1) / 2)  # a tie is one half
+
+
+def test_topics_without_stems_or_a_single_labelled_point_are_left_out() -> None:
+    assert _topics(["Point", "Main"]) is None
+    single = make_case(points=[{"Mayor": ["the bridge is safe"], "Union": ["the bridge is unsafe"]}])
+    pred = predict([{"Mayor": [SAFE], "Union": [UNSAFE]}])
+    assert score_case(single, pred).topic_fidelity is None

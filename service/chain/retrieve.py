@@ -120,6 +120,8 @@ def retrieve(
     ]
     keep = sorted(sorted(range(len(candidates)), key=lambda i: -score[i])[:max_statements])
     statements = [candidates[i][0].model_copy(update={"sid": f"S{n}"}) for n, i in enumerate(keep, 1)]
+    if not question.asks_matter:  # "What do X and Y say?": every statement is on what it asks
+        return Retrieved(documents, statements, vectors[keep], affiliations, skipped)
     subject = np.asarray(store.embedder.embed_one(question.subject), dtype=np.float32)
     subject /= max(float(np.linalg.norm(subject)), 1e-12)
     return Retrieved(

@@ -62,3 +62,23 @@ def claim_fidelity(
             if (m := _mean(per_point)) is not None:
                 results.append(m)
     return _mean(results)
+
+
+def topic_fidelity(case: Case, pred: Prediction, labels: list[Label], placed: list[Placed]) -> float | None:
+    """Share of topics closer to their labelled point's topic than to the case's other labelled
+    topics, for predicted points that a labelled point makes up at least half of (a tie counts one
+    half; topics with no stem in either are left out; cases with fewer than two labelled points
+    have none)."""
+    if len(case.points) < 2:
+        return None
+    made = halves(labels, placed)
+    results: list[float] = []
+    for pi, point in enumerate(pred.points):
+        per_point: list[float] = []
+        for lp in made.get(pi, []):
+            others = [[other.topic] for k, other in enumerate(case.points) if k != lp]
+            if (r := reads_own(point.topic, [case.points[lp].topic], others)) is not None:
+                per_point.append(r)
+        if (m := _mean(per_point)) is not None:
+            results.append(m)
+    return _mean(results)

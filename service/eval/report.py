@@ -24,6 +24,7 @@ LABELS = {
     "point_alignment": "point alignment",
     "claim_own_quotes": "claim own-quotes",
     "claim_fidelity": "claim fidelity",
+    "topic_fidelity": "topic fidelity",
     "abstention": "abstention",
     "stage_retrieved": "retrieved",
     "stage_placed": "placed",
@@ -35,7 +36,9 @@ DEFINITIONS = """\
 **Claim own-quotes** and **claim fidelity** are the claim scores of FORMAT.md: a claim reads closer to its
 own side (its quotes in the point, or its labelled claim) than to every other side's, by the share of its
 content-word stems found there (a tie counts 0.5). With two labelled points making up half a predicted
-point each, a claim's fidelity is its mean over the two.
+point each, a claim's fidelity is its mean over the two. **Topic fidelity** asks the same of a point's
+topic against the labelled topics of the case: closer to the topic of the labelled point that makes up
+half of it than to any other labelled topic (cases with one labelled point have none).
 
 **Where evidence was lost.** Each labelled evidence quote is checked in order, and counted lost at the
 first check it fails:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from pydantic import Field
 
 from .cases import Case, Prediction, PredQuote, Strict
-from .claims import claim_fidelity, claim_own_quotes
+from .claims import claim_fidelity, claim_own_quotes, topic_fidelity
 from .matching import (
     Label,
     Placed,
@@ -56,6 +56,7 @@ SCORE_NAMES = (
     "point_alignment",
     "claim_own_quotes",
     "claim_fidelity",
+    "topic_fidelity",
     "abstention",
 )
 COST_NAMES = (
@@ -107,6 +108,7 @@ class CaseScores(Strict):
     point_alignment: float | None = None
     claim_own_quotes: float | None = None
     claim_fidelity: float | None = None
+    topic_fidelity: float | None = None
     abstention: float
     stage_retrieved: float | None = None
     stage_placed: float | None = None
@@ -142,6 +144,7 @@ class Metrics(Strict):
     point_alignment: float | None = None
     claim_own_quotes: float | None = None
     claim_fidelity: float | None = None
+    topic_fidelity: float | None = None
     abstention: float | None = None
     stage_retrieved: float | None = None
     stage_placed: float | None = None
@@ -223,6 +226,7 @@ def score_case(case: Case, pred: Prediction, texts: dict[str, str] | None = None
         point_alignment=alignment,
         claim_own_quotes=claim_own_quotes(pred),
         claim_fidelity=claim_fidelity(case, pred, labels, placed, key_side),
+        topic_fidelity=topic_fidelity(case, pred, labels, placed),
         abstention=1.0 if pred.abstained == (not case.answerable) else 0.0,
         **lost.recalls,
         evidence=lost.evidence,

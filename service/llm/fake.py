@@ -112,7 +112,9 @@ class HeuristicChatModel(ScriptedChatModel):
         text = _last_user(messages)
         name = tool["name"] if tool else ""
         params = (tool or {}).get("parameters", {})
-        handler = {"PointStep": self._point, "Stances": self._stances}.get(name, self._batch)
+        handler = {"PointStep": self._point, "Stances": self._stances, "Voices": self._voices}.get(
+            name, self._batch
+        )
         return handler(text, params)
 
     @staticmethod
@@ -157,6 +159,10 @@ class HeuristicChatModel(ScriptedChatModel):
             named = [side for side in sides if _mentions(side, body)]
             reply[sid] = named[0] if len(named) == 1 else "none"
         return reply
+
+    def _voices(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
+        """It knows no one: every speaker speaks for none (so a rules-only run stays the rules')."""
+        return dict.fromkeys(params.get("properties", {}), "none")
 
     def _batch(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
         sides = self._sides(text, params)

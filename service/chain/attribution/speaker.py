@@ -81,7 +81,17 @@ def body_of(group: list[Token], skip: set[int]) -> str:
         p for c in kids if c.dep_ == "prep" and c.lower_ in _PLACES for p in c.children if p.dep_ == "pobj"
     ]
     groups = [e for e in map(entity_of, named) if e is not None and e.label_ in GROUP_LABELS]
-    return clean(groups[0])[0] if groups else ""
+    if groups:
+        return clean(groups[0])[0]
+    # A title's body that is no name: "chair of the tenants' association", "head of the union"
+    bodies = [
+        p
+        for c in kids
+        if c.dep_ == "prep" and c.lower_ == "of" and c.head.pos_ == "NOUN"
+        for p in c.children
+        if p.dep_ == "pobj" and p.pos_ == "NOUN" and not p.ent_type_
+    ]
+    return np_text(bodies[0]) if bodies else ""
 
 
 def who(subj: Token) -> tuple[str, str, tuple[int, int], str]:

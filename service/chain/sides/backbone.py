@@ -50,6 +50,10 @@ class Backbone:
     why: dict[str, Placed] = field(default_factory=dict)  # statement id -> how its side was chosen
     unplaced: dict[str, str] = field(default_factory=dict)  # statement id -> why no side took it
 
+    def voiced(self) -> set[str]:
+        """The sides heard through a speaker, not only through the narration's subject."""
+        return {p.side for sid, p in self.why.items() if p.rule != "narration_subject" and sid in self.labels}
+
     def trace(self, statements: list[Statement]) -> dict[str, Why]:
         """Statement id -> how its speaker and side were found, or why no side took it."""
         out = {}
@@ -72,21 +76,24 @@ def backbone(
     statements: list[Statement],
     affiliations: dict[str, Counter[str]],
     on_subject: Mapping[str, float] | None = None,
+    voiced: Mapping[str, str] | None = None,
 ) -> Backbone:
     """Sides and statement labels by rules; undecided speakers and statements are listed. With
     `on_subject` (statement id -> similarity to what the question asks), no side is heard when none
-    of their statements reaches ON_SUBJECT."""
+    of their statements reaches ON_SUBJECT. `voiced` (speaker -> party, from a model: see
+    strategies/voices.py) places speakers no rule could."""
     parties = question_parties(question, statements)
     sides = parties if len(parties) >= 2 else [*parties, *side_groups(statements, affiliations)]
     sides = list(dict.fromkeys(sides))
-    bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties)
-    # A party the question names only by role ("the tourist") whom no speaker's words name: when it
-    # is the one party unheard, it is the voice the documents quote most that no rule placed.
-    unheard = [p for p in parties if p not in bone.labels.values()]
-    if len(parties) >= 2 and len(unheard) == 1 and not any(w[:1].isupper() for w in unheard[0].split()):
+    found = {speaker: Placed(side, "model_voice", speaker) for speaker, side in (voiced or {}).items()}
+    bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties, found=found)
+    # A party the question names that no speaker's words name: when it is the one party unheard, it
+    # is the voice the documents quote most that no rule placed.
+    unheard = [p for p in parties if p not in bone.voiced()]
+    if len(parties) >= 2 and len(unheard) == 1:
         voice = _most_heard(bone.open_speakers, statements, sides)
         if voice is not None:
-            found = {voice: unheard[0]}
+            found[voice] = Placed(unheard[0], "remaining_voice", voice)
             bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties, found=found)
     return bone
 
@@ -109,12 +116,12 @@ def backbone_for(
     on_subject: Mapping[str, float] | None = None,
     given: Mapping[str, str] | None = None,
     asked: list[str] | None = None,
-    found: Mapping[str, str] | None = None,
+    found: Mapping[str, Placed] | None = None,
 ) -> Backbone:
     """Statement labels by rules for the given sides, after the labels `given` (statement id -> side,
     from a model: see stance.py); the sides heard (at most MAX_SIDES) are kept. `asked` is the
-    question's parties, carried for the stance step; `found` (speaker -> side) places a speaker no
-    name matches (see backbone)."""
+    question's parties, carried for the stance step; `found` (speaker -> placement) places a speaker
+    no name matches (see backbone)."""
     placed: dict[str, Placed] = {
         sid: Placed(side, "model_stance", "") for sid, side in (given or {}).items() if side in sides
     }
@@ -130,8 +137,9 @@ def backbone_for(
     for speaker, side in sure.items():
         if side is None:
             sure[speaker] = titled_body(title_of(speaker, statements), bodies, sides)
-    for speaker, side in (found or {}).items():
-        sure[speaker] = Placed(side, "remaining_voice", speaker)
+    for speaker, given_to in (found or {}).items():
+        if sure.get(speaker) is None:  # the rules' own placements stand
+            sure[speaker] = given_to
     for s in statements:
         if s.sid in placed:
             continue

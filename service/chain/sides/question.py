@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...models import Statement
-from ..attribution.lexicon import POSITION_NOUNS, SPEECH_VERBS
+from ..attribution.lexicon import DISPUTE_VERBS, GENERIC_PARTIES, POSITION_NOUNS, SPEECH_VERBS
 from ..attribution.parse import parse_text
 from ..attribution.quotes import quote_spans
 from .placement import WORD_RE, keys, title_of
@@ -50,6 +50,19 @@ class Question:
     def subject(self) -> str:
         """What it asks about, its parties left out (see question_subject)."""
         return question_subject(self)
+
+    @functools.cached_property
+    def asks_matter(self) -> bool:
+        """Whether it asks about something beyond who says what: a content word outside its
+        parties ("What do X and Y say?" asks none; "How do X and Y differ on the levy?" does)."""
+        left = set(WORD_RE.findall(self.subject.casefold()))
+        return any(
+            t.lower_ in left
+            and t.pos_ in ("NOUN", "PROPN", "VERB", "ADJ")
+            and not t.is_stop
+            and t.lemma_.casefold() not in SPEECH_VERBS | DISPUTE_VERBS | POSITION_NOUNS | GENERIC_PARTIES
+            for t in self.doc
+        )
 
 
 def question_parties(question: Question, statements: Sequence[Statement] = ()) -> list[str]:

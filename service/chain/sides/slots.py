@@ -51,6 +51,8 @@ def _speakers(doc: Doc) -> list[tuple[int, int]]:
     for tok in doc:
         if tok.pos_ != "VERB" or tok.lemma_.casefold() not in SPEECH_VERBS:
             continue
+        if any(c.lower_ in _WH for c in tok.children):  # a question's own verb ("how does X tell it")
+            continue
         for subject in (c for c in tok.children if c.dep_ == "nsubj" and c.pos_ in ("NOUN", "PROPN")):
             words = [t.i for t in subject.subtree]
             found.append((min(words), max(words) + 1))
@@ -112,20 +114,37 @@ def _stops(doc: Doc, i: int, start: int) -> bool:
 
 
 def _between(doc: Doc) -> list[tuple[int, int]]:
-    """The parties of "the dispute between X and Y over ..." or "the row with X and Y": from
-    "between" to the first preposition, comma or end that closes the list."""
+    """The parties of "the dispute between X and Y over ...", "the talks between X and Y" or "the
+    row with X and Y": from "between" to the first preposition, comma or end that closes the list."""
     found = []
     for tok in doc:
-        if tok.lower_ not in ("between", "with") or tok.head.lemma_.casefold() not in DISPUTE_NOUNS:
+        listed = (tok.lower_ == "with" and tok.head.lemma_.casefold() in DISPUTE_NOUNS) or (
+            tok.lower_ == "between" and tok.head.pos_ in ("NOUN", "PROPN")
+        )
+        if not listed:
             continue
         end = tok.i + 1
         while end < len(doc) and not (
-            doc[end].text in "?.!,;" or doc[end].lower_ in _WH or (doc[end].pos_ == "ADP" and end > tok.i + 1)
+            doc[end].text in "?.!,;"
+            or doc[end].lower_ in _WH
+            or (doc[end].pos_ in ("VERB", "AUX") and doc[end].dep_ in _CLAUSE_DEPS)
+            or (doc[end].pos_ == "ADP" and end > tok.i + 1 and not _in_name(doc, end))
         ):
             end += 1
         if end > tok.i + 1:
             found.append((tok.i + 1, end))
     return found
+
+
+def _in_name(doc: Doc, i: int) -> bool:
+    """Whether `doc[i]` is the "of" inside a name ("the Ministry of Ports")."""
+    return (
+        doc[i].lower_ == "of"
+        and i + 1 < len(doc)
+        and doc[i + 1].text[:1].isupper()
+        and i > 0
+        and doc[i - 1].text[:1].isupper()
+    )
 
 
 def _pieces(doc: Doc, start: int, end: int) -> list[Span | None]:
@@ -147,7 +166,7 @@ def _pieces(doc: Doc, start: int, end: int) -> list[Span | None]:
 
 def _party(doc: Doc, start: int, end: int) -> Span | None:
     """The party's own words in `doc[start:end]`: no description after it, no quantifier or
-    adverb, no possessive ending or position noun ("Velora's competing claims" -> "Velora")."""
+    adverb, no possessive word or ending, no position noun ("Velora's competing claims" -> "Velora")."""
     for i in range(start, end):
         if doc[i].lower_ in _POST or (doc[i].tag_ == "VBN" and doc[i].dep_ == "acl"):
             end = i
@@ -161,7 +180,10 @@ def _party(doc: Doc, start: int, end: int) -> Span | None:
     ):
         end -= 1
     while start < end and (
-        doc[start].lower_ in _QUANTIFIERS or doc[start].is_punct or doc[start].lower_ in ("a", "an")
+        doc[start].lower_ in _QUANTIFIERS
+        or doc[start].is_punct
+        or doc[start].lower_ in ("a", "an")
+        or (doc[start].tag_ == "PRP$" and end - start > 1)  # "its supporters" -> "supporters"
     ):
         start += 1
     named = [t for t in doc[start:end] if t.pos_ in ("NOUN", "PROPN", "PRON") or t.text[:1].isupper()]

@@ -21,6 +21,7 @@ from ...llm import Backend, Usage, structured
 from ...models import Statement
 from ..sides.backbone import ON_SUBJECT, Backbone, argued, backbone, backbone_for
 from ..sides.question import Question
+from .voices import candidates, unheard, voices
 
 MAX_STANCE = 12  # statements in the call, the most on-subject first: a debate's arguments fit
 NONE = "none"
@@ -62,15 +63,27 @@ def settle(
     usage: Usage,
 ) -> tuple[Backbone, list[str]]:
     """The rules' backbone, with the model's stances where the rules heard no side of the two or
-    more the question names and some statements have no speaker; and the note a failed call leaves."""
+    more the question names and some statements have no speaker, and the model's reading of whom
+    an unplaced speaker speaks for where a named party is unheard (see voices.py); and the note a
+    failed call leaves."""
     bone = backbone(question, statements, affiliations, on_subject)
+    notes: list[str] = []
+    if unheard(bone) and candidates(bone, statements):
+        try:
+            voiced = voices(backend(), question.text, bone, statements, usage)
+        except CounterpointError as exc:
+            voiced = {}
+            note = "a party the question names has no voice the rules could place, and the model's call"
+            notes.append(f"{note} on whom each speaker speaks for failed ({exc})")
+        if voiced:
+            bone = backbone(question, statements, affiliations, on_subject, voiced)
     sides = bone.asked
     items = arguments(bone, statements, on_subject)
     if len(sides) < 2 or not items:
-        return bone, []
+        return bone, notes
     try:
         given = stances(backend(), question.text, sides, items, usage)
     except CounterpointError as exc:
         note = "no one is named as speaking, and the model's call on which side each argues for failed"
-        return bone, [f"{note} ({exc})"]
-    return backbone_for(sides, statements, affiliations, on_subject, given, asked=sides), []
+        return bone, [*notes, f"{note} ({exc})"]
+    return backbone_for(sides, statements, affiliations, on_subject, given, asked=sides), notes

@@ -1,0 +1,72 @@
+"""Voices: whom a quoted person or body speaks for, when a party the question names has no voice
+the rules could place.
+
+The rules place a speaker by the words the documents give them (a name, a title, a body beside
+them). World knowledge places more: a foreign secretary speaks for a government, a campaign's lawyer
+for the campaign, a district attorney for the prosecution. Only where a party the question names is
+left unheard, one short call constrained to the question's parties (or "none") asks the model whom
+each unplaced speaker speaks for; its answer counts only for the unheard parties, so the rules'
+placements stand.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, create_model
+
+from ...llm import Backend, Usage, structured
+from ...models import Statement
+from ..sides.backbone import Backbone
+from ..sides.placement import names_several
+
+MAX_VOICES = 8  # speakers in the call, the most quoted first
+SENTENCE_CHARS = 220
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One speaker shown to the model: its key in the reply, its name, where it first speaks."""
+
+    key: str
+    name: str
+    sentence: str
+
+
+def unheard(bone: Backbone) -> list[str]:
+    """The parties the question names that no placed speaker speaks for."""
+    heard = bone.voiced()
+    return [p for p in bone.asked if p not in heard] if len(bone.asked) >= 2 else []
+
+
+def candidates(bone: Backbone, statements: list[Statement]) -> list[Voice]:
+    """The speakers no rule placed (or only guessed by proximity), the most quoted first."""
+    open_ = set(bone.open_speakers)
+    said = Counter(
+        s.speaker for s in statements if s.speaker in open_ and not names_several(s.speaker, bone.asked)
+    )
+    first = {}
+    for s in statements:
+        first.setdefault(s.speaker, " ".join(s.text.split())[:SENTENCE_CHARS])
+    ranked = [name for name, _ in said.most_common(MAX_VOICES)]
+    return [Voice(f"v{n}", name, first[name]) for n, name in enumerate(ranked, 1)]
+
+
+def voices(
+    backend: Backend, question: str, bone: Backbone, statements: list[Statement], usage: Usage
+) -> dict[str, str]:
+    """The unheard party each unplaced speaker speaks for, by the model; the rest are left as they are."""
+    left = unheard(bone)
+    shown = candidates(bone, statements)
+    if not left or not shown:
+        return {}
+    choice = Literal[tuple([*bone.asked, NONE])]  # type: ignore[valid-type]
+    schema: type[BaseModel] = create_model("Voices", **{v.key: (choice, ...) for v in shown})  # type: ignore[call-overload]
+    found = structured(
+        backend, schema, "voices", usage, max_tokens=20 + 16 * len(shown),
+        question=question, sides=bone.asked, speakers=shown,
+    )  # fmt: skip
+    return {v.name: side for v in shown if (side := getattr(found, v.key)) in left}
