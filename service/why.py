@@ -30,6 +30,7 @@ SIDE_RULES = {
     "titled_body": 'the one body whose name holds the title: "{words}"',
     "narration_subject": 'the sentence\'s subject: "{words}"',
     "proximity": 'a guess: the side named nearest the speaker in "{words}"',
+    "question_names": 'the question names them for this side: "{words}"',
     "remaining_voice": "the voice quoted most that no name placed, for the one party named only by role",
     "model_voice": "the model's reading of whom the speaker speaks for",
     "model_stance": "the model's reading of the argument",

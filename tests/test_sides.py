@@ -13,7 +13,7 @@ from service.chain.attribution.statements import number_statements
 from service.chain.points import lineup
 from service.chain.sides.backbone import backbone
 from service.chain.sides.placement import keys
-from service.chain.sides.question import Question, question_parties
+from service.chain.sides.question import Question, question_parties, unmentioned
 from service.library import sentences
 from service.models import Statement
 
@@ -133,3 +133,56 @@ def test_keys_read_acronyms_and_kin() -> None:
     assert keys("the U.S. Embassy") & keys("the US government") == {"#US"}
     assert "famil" in keys("the victim's mother") and "famil" in keys("the victim's family")
     assert not keys("us") and not keys("U")
+
+
+@pytest.mark.parametrize(
+    ("question", "aliases"),
+    [
+        (
+            "What do the fishermen and their critics, including Ivo Brandt, say about the quota?",
+            {"critics": ["Ivo Brandt"]},
+        ),
+        (
+            "How do growers like Mara Kell and millers like Tarn Oduya differ on the grain price?",
+            {"growers": ["Mara Kell"], "millers": ["Tarn Oduya"]},
+        ),
+        (
+            "Why did Lena Ostrova's government close the port, and how do the government and the dockers "
+            "tell it?",
+            {"government": ["Lena Ostrova"]},
+        ),
+        ("What do the police and the protesters each say?", {}),
+    ],
+)  # fmt: skip
+def test_the_question_names_who_stands_for_a_party(question: str, aliases: dict[str, list[str]]) -> None:
+    assert Question.parse(question).aliases == aliases
+
+
+def test_a_speaker_the_question_names_for_a_party_speaks_for_it() -> None:
+    """No attribution ties Ivo Brandt to the critics; the question does ("including Ivo Brandt")."""
+    text = (
+        "Quota row\n\n"
+        "The fishermen's union said the new quota would empty the harbour. "
+        "Ivo Brandt said the stocks had fallen for a decade. "
+        "“The union wants to fish the sea dry,” Brandt said."
+    )
+    statements, affiliations = _statements(text)
+    question = Question.parse(
+        "What do the fishermen and their critics, including Ivo Brandt, say about the quota?"
+    )
+    bone = backbone(question, statements, affiliations)
+    brandt = [s for s in statements if s.speaker == "Ivo Brandt"]
+    assert brandt and all(bone.labels.get(s.sid) == "critics" for s in brandt)
+    assert {bone.why[s.sid].rule for s in brandt} == {"question_names"}
+
+
+@pytest.mark.parametrize(
+    ("question", "refused"),
+    [
+        ("How do Velora and Castamir differ over the sharing of river water?", True),
+        ("What caused the Velora dam to fail on New Year's Eve 2018?", False),  # one word: not enough
+    ],
+)
+def test_a_question_whose_matter_is_absent_is_refused(question: str, refused: bool) -> None:
+    text = "Velora said the dam and the harbour were safe. Castamir said the dam had failed before."
+    assert bool(unmentioned(Question.parse(question), [text])) is refused

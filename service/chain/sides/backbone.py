@@ -15,6 +15,7 @@ from ...models import Statement, Why
 from .placement import (
     MAX_SIDES,
     Placed,
+    keys,
     match_side,
     names_several,
     nearest_for,
@@ -85,7 +86,8 @@ def backbone(
     parties = question_parties(question, statements)
     sides = parties if len(parties) >= 2 else [*parties, *side_groups(statements, affiliations)]
     sides = list(dict.fromkeys(sides))
-    found = {speaker: Placed(side, "model_voice", speaker) for speaker, side in (voiced or {}).items()}
+    found = _named_for(question, parties, statements)
+    found |= {speaker: Placed(side, "model_voice", speaker) for speaker, side in (voiced or {}).items()}
     bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties, found=found)
     # A party the question names that no speaker's words name: when it is the one party unheard, it
     # is the voice the documents quote most that no rule placed.
@@ -96,6 +98,21 @@ def backbone(
             found[voice] = Placed(unheard[0], "remaining_voice", voice)
             bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties, found=found)
     return bone
+
+
+def _named_for(question: Question, parties: list[str], statements: list[Statement]) -> dict[str, Placed]:
+    """Speakers the question names as standing for a party ("its opponents, including X"; "X's
+    government" for "the government"): speaker -> that party, where the names share their words."""
+    out: dict[str, Placed] = {}
+    for party, names in question.aliases.items():
+        if party not in parties:
+            continue
+        for s in statements:
+            words = keys(s.speaker) if s.speaker else set()
+            alias = next((n for n in names if words and (words <= keys(n) or keys(n) <= words)), None)
+            if alias is not None and s.speaker not in out:
+                out[s.speaker] = Placed(party, "question_names", alias)
+    return out
 
 
 def _most_heard(speakers: list[str], statements: list[Statement], sides: list[str]) -> str | None:

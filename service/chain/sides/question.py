@@ -14,7 +14,7 @@ from ..attribution.lexicon import DISPUTE_VERBS, GENERIC_PARTIES, POSITION_NOUNS
 from ..attribution.parse import parse_text
 from ..attribution.quotes import quote_spans
 from .placement import WORD_RE, keys, title_of
-from .slots import slot_parties
+from .slots import slot_aliases, slot_parties
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -50,6 +50,11 @@ class Question:
     def subject(self) -> str:
         """What it asks about, its parties left out (see question_subject)."""
         return question_subject(self)
+
+    @functools.cached_property
+    def aliases(self) -> dict[str, list[str]]:
+        """Party -> the people or bodies the question names as standing for it (see slot_aliases)."""
+        return {_trim(p.text): names for p, names in slot_aliases(self.doc) if names}
 
     @functools.cached_property
     def asks_matter(self) -> bool:
@@ -161,7 +166,9 @@ def unmentioned(question: Question, texts: Sequence[str]) -> list[str]:
     toll", "in the 2019 budget") that the texts do not carry, when they carry fewer than half of
     them, else []. Asked of articles on fishing quotas, that question has the same parties and
     another matter. A word counts as carried when a word of the texts starts like it (its first five
-    letters: "talks" carries "talk"). A question that names no matter is never refused here."""
+    letters: "talks" carries "talk"). A question that names no matter is never refused here, nor
+    one that misses a single word of it (a holiday the recogniser takes for the matter, a spelling);
+    a date is when, not what."""
     named = {w for party in question.names for w in party.split()}
     words = list(
         dict.fromkeys(
@@ -171,6 +178,7 @@ def unmentioned(question: Question, texts: Sequence[str]) -> list[str]:
             and len(t.text) >= 4
             and t.text not in named
             and t.lemma_.casefold() not in POSITION_NOUNS  # "differ in their accounts": no matter
+            and t.ent_type_ not in ("DATE", "TIME")  # "on New Year's Eve": when, not what
             and _is_subject_matter(t)
         )
     )
@@ -178,7 +186,7 @@ def unmentioned(question: Question, texts: Sequence[str]) -> list[str]:
         return []
     starts = {w[:5] for text in texts for w in WORD_RE.findall(text.casefold())}
     missing = [w for w in words if w[:5] not in starts]
-    return missing if 2 * len(missing) > len(words) else []
+    return missing if 2 * len(missing) > len(words) and len(missing) >= 2 else []
 
 
 def _is_subject_matter(tok: Token, preps: frozenset[str] = _MATTER_PREPS) -> bool:

@@ -11,6 +11,7 @@ regulator", "its critics", "campaigners for a new law"), which no entity recogni
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..attribution.lexicon import DISPUTE_NOUNS, DISPUTE_VERBS, GENERIC_PARTIES, POSITION_NOUNS, SPEECH_VERBS
@@ -26,22 +27,69 @@ _QUANTIFIERS = frozenset("each both all".split())
 _POST = frozenset("who whom which that whose including like such quoted cited named as".split())
 _SPLIT = frozenset({",", "and", "or", "versus", "vs", "vs.", ";", "&"})
 _CLAUSE_DEPS = frozenset({"ROOT", "conj", "ccomp", "xcomp", "advcl", "parataxis"})
+_NAMED = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 
 
 def slot_parties(doc: Doc) -> list[Span]:
     """The parties a question asks to speak, as spans of its parse, in the order asked. Fewer than
     two in its questions ("X says ...; what does Y answer?"): the subjects of its statements of
     speech count too."""
-    out: list[Span] = []
+    return [party for party, _ in slot_aliases(doc)]
+
+
+def slot_aliases(doc: Doc) -> list[tuple[Span, list[str]]]:
+    """The parties a question asks to speak (see slot_parties), each with the people or bodies the
+    question names as standing for it: its examples ("its opponents, including X", "growers like
+    X") and the owner of its head noun elsewhere in the question ("Why did X's cabinet ..., and how
+    do the cabinet and the unions tell it?")."""
+    out: list[tuple[Span, list[str]]] = []
     ranges = [*_subjects(doc), *_between(doc)]
     for tier in (ranges, _speakers(doc)):
         for start, end in tier:
-            for piece in _pieces(doc, start, end):
-                if piece is not None and all(piece.start != p.start for p in out):
-                    out.append(piece)
+            for a, b in _ranges(doc, start, end):
+                if _example_at(doc, a) is not None and out:  # ", including X" after its party
+                    out[-1][1].extend(_examples(doc, a, b))
+                    continue
+                piece = _party(doc, a, b)
+                if piece is not None and all(piece.start != p.start for p, _ in out):
+                    out.append((piece, _examples(doc, a, b) + _owners(doc, piece)))
         if len(out) >= 2:
             break
-    return sorted(out, key=lambda p: p.start)
+    return sorted(out, key=lambda p: p[0].start)
+
+
+def _example_at(doc: Doc, i: int) -> int | None:
+    """Where the examples start if `doc[i]` opens them ("including", "like", "such as"), else None."""
+    if doc[i].lower_ in ("including", "like", "notably", "especially"):
+        return i + 1
+    if doc[i].lower_ == "such" and i + 1 < len(doc) and doc[i + 1].lower_ == "as":
+        return i + 2
+    return None
+
+
+def _examples(doc: Doc, start: int, end: int) -> list[str]:
+    """The names after the first example cue in `doc[start:end]` (its entities, else its proper nouns)."""
+    at = next((j for i in range(start, end) if (j := _example_at(doc, i)) is not None), None)
+    if at is None:
+        return []
+    ents = [e.text for e in doc.ents if at <= e.start and e.end <= end and e.label_ in _NAMED]
+    return ents or [t.text for t in doc[at:end] if t.pos_ == "PROPN"][:1]
+
+
+def _owners(doc: Doc, party: Span) -> list[str]:
+    """Names that own the party's head noun elsewhere in the question ("X's government")."""
+    head = party[-1]
+    if head.pos_ != "NOUN" or len(party) > 2:
+        return []
+    owners = [
+        c
+        for t in doc
+        if t.lemma_ == head.lemma_ and not party.start <= t.i < party.end
+        for c in t.children
+        if c.dep_ == "poss" and c.pos_ == "PROPN"
+    ]
+    names = [next((e.text for e in doc.ents if e.start <= c.i < e.end), c.text) for c in owners]
+    return [re.sub(r"\s*['’]s?$", "", name) for name in names]
 
 
 def _speakers(doc: Doc) -> list[tuple[int, int]]:
@@ -147,9 +195,9 @@ def _in_name(doc: Doc, i: int) -> bool:
     )
 
 
-def _pieces(doc: Doc, start: int, end: int) -> list[Span | None]:
-    """One span per party in a subject: split at the list's commas and conjunctions ("X and other
-    Y" stays one party, and so does "search-and-rescue"), each cut before what describes it."""
+def _ranges(doc: Doc, start: int, end: int) -> list[tuple[int, int]]:
+    """One token range per party in a subject: split at the list's commas and conjunctions ("X and
+    other Y" stays one party, and so does "search-and-rescue")."""
     pieces, begin, depth = [], start, 0
     for i in range(start, end):
         tok = doc[i]
@@ -161,7 +209,7 @@ def _pieces(doc: Doc, start: int, end: int) -> list[Span | None]:
             pieces.append((begin, i))
             begin = i + 1
     pieces.append((begin, end))
-    return [_party(doc, a, b) for a, b in pieces]
+    return pieces
 
 
 def _party(doc: Doc, start: int, end: int) -> Span | None:
