@@ -122,6 +122,13 @@ def test_a_party_named_only_by_role_is_the_voice_no_name_placed() -> None:
         ("The ministry's report found that the quay was unsafe.", "The ministry", "clause_speech_verb"),
         ("All of the commenters said the fee was too high.", "the commenters", "subject_of_reporting_verb"),
         ("It found that the quay was unsafe.", "", ""),
+        # The subject of the reporting verb outranks the source of a speech noun in its object.
+        (
+            "Tomas Vell's father refuted claims from the club that his son had asked to leave.",
+            "Tomas Vell's father",
+            "subject_of_reporting_verb",
+        ),
+        ("The mayor rebutted a warning from the union.", "The mayor", "subject_of_reporting_verb"),
     ],
 )
 def test_views_held_and_groups_counted(sentence: str, speaker: str, rule: str) -> None:
