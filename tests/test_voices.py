@@ -116,3 +116,20 @@ def test_when_every_named_party_is_heard_there_is_no_call() -> None:
         service.ingest(Loaded(text=text, source="ferry.txt", title="Ferry"))
         result = service.ask(QUESTION)
     assert model.history == [] and not result.abstained and len(result.sides) == 3
+
+
+def test_when_the_rules_hear_two_sides_the_model_is_not_asked() -> None:
+    # Two parties heard by their speakers' titles, two left unheard: the rules answer, and the small
+    # model's extra placements cost attribution where they did (docs/RESULTS.md), so no call.
+    text = FERRY.replace("Osric Lund said", "Osric Lund, the ferry company's operations manager, said")
+    text += " Piet Sand said the harbour could not take a larger boat. “The quay is too short,” Sand said."
+    question = (
+        "How do the ferry company, the residents' association, the regional council and the harbour board "
+        "differ on the winter timetable?"
+    )
+    model = ScriptedChatModel()  # an empty script: any call fails the test
+    with open_service(Settings(), chat_model=model) as service:
+        service.ingest(Loaded(text=text, source="ferry.txt", title="Ferry"))
+        result = service.ask(question)
+    assert model.history == [] and not result.abstained
+    assert not any(q.why.side_rule == "model_voice" for qs in by_side(result).values() for q in qs)

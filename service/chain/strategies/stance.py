@@ -68,7 +68,9 @@ def settle(
     failed call leaves."""
     bone = backbone(question, statements, affiliations, on_subject)
     notes: list[str] = []
-    if unheard(bone) and candidates(bone, statements):
+    # Only where the rules hear fewer than two sides through a speaker: where they hear two, the
+    # small model's extra placements cost more attribution than they add (docs/RESULTS.md).
+    if len(bone.voiced()) < 2 and unheard(bone) and candidates(bone, statements):
         try:
             voiced = voices(backend(), question.text, bone, statements, usage)
         except CounterpointError as exc:

@@ -4,9 +4,11 @@ the rules could place.
 The rules place a speaker by the words the documents give them (a name, a title, a body beside
 them). World knowledge places more: a foreign secretary speaks for a government, a campaign's lawyer
 for the campaign, a district attorney for the prosecution. Only where a party the question names is
-left unheard, one short call constrained to the question's parties (or "none") asks the model whom
-each unplaced speaker speaks for; its answer counts only for the unheard parties, so the rules'
-placements stand.
+left unheard and the rules hear fewer than two sides through a speaker, one short call
+constrained to the question's parties (or "none") asks the model whom each unplaced speaker speaks
+for; its answer counts only for the unheard parties, so the rules' placements stand. Where the rules
+already heard two sides, the 1.5B model's extra placements cost attribution on the check set
+(docs/RESULTS.md).
 """
 
 from __future__ import annotations
