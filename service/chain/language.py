@@ -8,9 +8,8 @@ German or Spanish, whose function words are other words.
 
 from __future__ import annotations
 
+import functools
 import re
-
-from spacy.lang.en.stop_words import STOP_WORDS
 
 # Every question and document of the eval sets reads 0.2 or more (a ten-word argument; reporting
 # reads 0.35 and up); French, German and Spanish sentences read under 0.06.
@@ -24,10 +23,19 @@ def english_share(text: str, limit: int = 3000) -> float | None:
     words = [w.casefold() for w in _WORD.findall(text)[:limit]]
     if len(words) < MIN_WORDS:
         return None
-    return sum(w in STOP_WORDS for w in words) / len(words)
+    stop = _stop_words()
+    return sum(w in stop for w in words) / len(words)
 
 
 def not_english(text: str) -> bool:
     """Whether `text` is long enough to tell, and not English."""
     share = english_share(text)
     return share is not None and share < MIN_SHARE
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    """spaCy's English stop list, imported on first use (importing the chain loads no spaCy)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
