@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from service.chain.draft import Citation, Draft, DraftAccount, DraftPoint, DraftSide
+from service.chain.strategies.voices import Voice
 from service.errors import SetupError
 from service.llm import prompts
 from service.llm.prompts import Prompt
@@ -61,6 +62,10 @@ SAMPLES: dict[str, tuple[Any, str]] = {
     "sides": (["backers of the levy", "critics of the levy"], "critics of the levy"),
     "placed": ({"S4": "Pakistan", "S9": "Afghanistan"}, "side: Afghanistan."),
     "draft": (DRAFT, '- Afghanistan: "Pakistan shifted the burden" [S9]'),
+    "speakers": (
+        [Voice("v1", "Ana Ruse", "Ana Ruse said the levy was unfair.")],
+        '[v1] Ana Ruse: "Ana Ruse said',
+    ),
 }
 
 
