@@ -1,11 +1,11 @@
-"""A question or documents not in English get that said (service/chain/language.py), over the real
-ingest, store and retrieval, with no model."""
+"""A question or documents not in the parser's language get that said (service/chain/language.py),
+over the real ingest, store and retrieval, with no model."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.chain.language import english_share, not_english
+from service.chain.language import foreign, name, share
 from service.core import open_service
 from service.library import Loaded
 from service.settings import Settings
@@ -25,12 +25,12 @@ ENGLISH = (
     "Dockers strike in Velora\n\n"
     "The dockers' union said on Tuesday that the port management refused any pay rise. “We will not "
     "back down,” said its spokeswoman, Ana Ruse. The port management replied that the coffers were "
-    "empty and that the strike was costing the whole city dearly."
+    "empty and that the whole city paid for the strike."
 )
 
 
 @pytest.mark.parametrize(
-    ("text", "foreign"),
+    ("text", "other"),
     [
         (FRENCH, True),
         (GERMAN, True),
@@ -40,12 +40,12 @@ ENGLISH = (
         ("Pourquoi ?", False),  # too short to tell: asked as it is
     ],
 )
-def test_english_is_told_from_other_languages(text: str, foreign: bool) -> None:
-    assert not_english(text) is foreign
+def test_the_parsers_language_is_told_from_others(text: str, other: bool) -> None:
+    assert foreign(text) is other
 
 
 def test_too_short_to_tell() -> None:
-    assert english_share("Why not?") is None
+    assert share("Why not?") is None
 
 
 @pytest.mark.parametrize(
@@ -59,10 +59,10 @@ def test_an_answer_in_another_language_says_so(text: str, question: str, said: s
     with open_service(Settings()) as service:
         service.ingest(Loaded(text=text, source="greve.txt", title="Grève"))
         result = service.ask(question)
-    assert result.abstained and result.reason.startswith(f"{said} not in English"), result.reason
+    assert result.abstained and result.reason.startswith(f"{said} not in {name()}"), result.reason
 
 
-def test_english_documents_and_question_are_answered() -> None:
+def test_documents_and_question_in_the_parsers_language_are_answered() -> None:
     with open_service(Settings()) as service:
         service.ingest(Loaded(text=ENGLISH, source="strike.txt", title="Strike"))
         result = service.ask("How do the dockers' union and the port management explain the strike?")

@@ -46,14 +46,14 @@ def _vectors(statements: list[Statement]) -> np.ndarray:
         ("What is the row between the club and the league over the fine?", ["club", "league"]),
         ("What do hauliers and other road users, the council and the port say about the toll?",
          ["hauliers and other road users", "council", "port"]),
-        ("What do the critics quoted by the Gazette and the mayor say?", ["critics", "mayor"]),
+        ("What do the critics quoted by the Velora Courier and the mayor say?", ["critics", "mayor"]),
         ("How do Velora farmers like Ana Ruse and the ministry differ on water?",
          ["Velora farmers", "ministry"]),
         ("Ana Ruse wants a new lease. What do she and the council each say?", ["Ana Ruse", "council"]),
         ("The police say the trial worked and a residents' group says it failed. Who is right?",
          ["police", "residents' group"]),
-        ("Set out what the airline, the island council and the ferry company say.",
-         ["airline", "island council", "ferry company"]),
+        ("Set out what the airline, the harbour council and the ferry company say.",
+         ["airline", "harbour council", "ferry company"]),
         ("How are the port and the fishing fleet at odds over dredging?", ["port", "fishing fleet"]),
     ],
 )  # fmt: skip
@@ -146,12 +146,12 @@ def test_keys_read_acronyms_and_kin() -> None:
     ("question", "aliases"),
     [
         (
-            "What do the fishermen and their critics, including Ivo Brandt, say about the quota?",
-            {"critics": ["Ivo Brandt"]},
+            "What do the fishermen and their critics, including Ivo Vesker, say about the quota?",
+            {"critics": ["Ivo Vesker"]},
         ),
         (
-            "How do growers like Mara Kell and millers like Tarn Oduya differ on the grain price?",
-            {"growers": ["Mara Kell"], "millers": ["Tarn Oduya"]},
+            "How do growers like Mara Tovrik and millers like Tarn Ebbesvik differ on the grain price?",
+            {"growers": ["Mara Tovrik"], "millers": ["Tarn Ebbesvik"]},
         ),
         (
             "Why did Lena Ostrova's government close the port, and how do the government and the dockers "
@@ -166,19 +166,19 @@ def test_the_question_names_who_stands_for_a_party(question: str, aliases: dict[
 
 
 def test_a_speaker_the_question_names_for_a_party_speaks_for_it() -> None:
-    """No attribution ties Ivo Brandt to the critics; the question does ("including Ivo Brandt")."""
+    """No attribution ties Ivo Vesker to the critics; the question does ("including Ivo Vesker")."""
     text = (
         "Quota row\n\n"
         "The fishermen's union said the new quota would empty the harbour. "
-        "Ivo Brandt said the stocks had fallen for a decade. "
-        "“The union wants to fish the sea dry,” Brandt said."
+        "Ivo Vesker said the stocks had fallen for a decade. "
+        "“The union wants to fish the sea dry,” Vesker said."
     )
     statements, affiliations = _statements(text)
     question = Question.parse(
-        "What do the fishermen and their critics, including Ivo Brandt, say about the quota?"
+        "What do the fishermen and their critics, including Ivo Vesker, say about the quota?"
     )
     bone = backbone(question, statements, affiliations)
-    brandt = [s for s in statements if s.speaker == "Ivo Brandt"]
+    brandt = [s for s in statements if s.speaker == "Ivo Vesker"]
     assert brandt and all(bone.labels.get(s.sid) == "critics" for s in brandt)
     assert {bone.why[s.sid].rule for s in brandt} == {"question_names"}
 

@@ -20,9 +20,9 @@ from service.settings import Settings
 # unheard, the rules' "remaining voice" cannot tell which is whose).
 FERRY = (
     "Ferry timetable cut angers islanders\n\n"
-    "Nell Farrow, chair of the residents' association, said the winter timetable left the island "
+    "Ysolde Farrow, chair of the residents' association, said the winter timetable left the island "
     "without a morning crossing. “Our children cannot reach school on time,” Farrow said. "
-    "Osric Lund said the company had lost money on the early sailing for three winters. "
+    "Tavin Lund said the company had lost money on the early sailing for three winters. "
     "“We cannot run an empty boat at dawn,” Lund told reporters. "
     "Lund said fuel costs had doubled since the contract was signed. "
     "Farrow said the association would take the matter to the regional council. "
@@ -43,9 +43,9 @@ def listed(messages: list[BaseMessage]) -> dict[str, str]:
 def lund_is_the_company(messages: list[BaseMessage], tool: str | None) -> dict[str, Any]:
     assert tool == "Voices"
     shown = listed(messages)
-    assert "Osric Lund" in shown.values(), shown
+    assert "Tavin Lund" in shown.values(), shown
     assert not any("Farrow" in name for name in shown.values()), "a placed speaker is not asked about"
-    given = {"Osric Lund": "ferry company", "Ada Voss": "regional council"}
+    given = {"Tavin Lund": "ferry company", "Ada Voss": "regional council"}
     return {key: given.get(name, "none") for key, name in shown.items()}
 
 
@@ -109,7 +109,7 @@ def test_a_failed_voices_call_leaves_a_note_and_the_rules_answer() -> None:
 
 
 def test_when_every_named_party_is_heard_there_is_no_call() -> None:
-    text = FERRY.replace("Osric Lund said", "Osric Lund, the ferry company's operations manager, said")
+    text = FERRY.replace("Tavin Lund said", "Tavin Lund, the ferry company's operations manager, said")
     text = text.replace("Ada Voss said", "Ada Voss, a regional council member, said")
     model = ScriptedChatModel()  # an empty script: any call fails the test
     with open_service(Settings(), chat_model=model) as service:
@@ -121,8 +121,8 @@ def test_when_every_named_party_is_heard_there_is_no_call() -> None:
 def test_when_the_rules_hear_two_sides_the_model_is_not_asked() -> None:
     # Two parties heard by their speakers' titles, two left unheard: the rules answer, and the small
     # model's extra placements cost attribution where they did (docs/RESULTS.md), so no call.
-    text = FERRY.replace("Osric Lund said", "Osric Lund, the ferry company's operations manager, said")
-    text += " Piet Sand said the harbour could not take a larger boat. “The quay is too short,” Sand said."
+    text = FERRY.replace("Tavin Lund said", "Tavin Lund, the ferry company's operations manager, said")
+    text += " Jorun Sand said the harbour could not take a larger boat. “The quay is too short,” Sand said."
     question = (
         "How do the ferry company, the residents' association, the regional council and the harbour board "
         "differ on the winter timetable?"

@@ -15,8 +15,8 @@ from ..library import Store
 from ..llm import Backend, BackendInfo, Usage, prompts
 from ..models import Candidate, Comparison, Side, Stats
 from ..settings import Settings
+from . import language
 from .cache import AnswerCache, cache_key, code_version
-from .language import not_english
 from .retrieve import retrieve
 from .sides.backbone import argued
 from .sides.question import Question, unmentioned
@@ -24,7 +24,7 @@ from .strategies import STRATEGIES, Job, ProgressFn
 from .verify import verify
 
 MAX_QUESTION = 1000
-NOT_ENGLISH = "{what} not in English, and Counterpoint reads English only (its parser and word lists)"
+FOREIGN = "{what} not in {language}, the one language Counterpoint reads (its parser and word lists)"
 # In a list of arguments (no one speaks in the documents), below this subject fit (see
 # retrieve.subject_fit) the arguments are from another debate. The dev set's answerable argument
 # list sits at 0.71 and one from another debate at 0.44. Not used where people speak: there a
@@ -72,15 +72,17 @@ def answer(
         hit.stats.cached = True
         return done(hit)
 
-    if not_english(question):
-        return done(_abstain(question, collection, NOT_ENGLISH.format(what="the question is"), stats))
+    if language.foreign(question):
+        reason = FOREIGN.format(what="the question is", language=language.name())
+        return done(_abstain(question, collection, reason, stats))
     progress("retrieving", 0.05)
     asked = Question.parse(question)
     found = retrieve(
         store, collection, asked, settings.top_k, settings.max_statements, settings.min_relevance
     )
-    if found.documents and not_english(" ".join(d.text[:4000] for d in found.documents.values())):
-        return done(_abstain(question, collection, NOT_ENGLISH.format(what="the documents are"), stats))
+    if found.documents and language.foreign(" ".join(d.text[:4000] for d in found.documents.values())):
+        reason = FOREIGN.format(what="the documents are", language=language.name())
+        return done(_abstain(question, collection, reason, stats))
     stats.statements = len(found.statements)
     stats.injections_skipped = found.injections_skipped
     if not found.statements:
