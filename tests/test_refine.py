@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_backbone import _job as rules_job
 from test_rules import QUESTION as RULES_QUESTION
-from test_rules import _job as rules_job
 
 from service.chain.draft import Citation, Draft, DraftAccount, DraftPoint, DraftSide, Outcome
 from service.chain.retrieve import Retrieved
