@@ -53,7 +53,7 @@ class Backbone:
 
     def voiced(self) -> set[str]:
         """The sides heard through a speaker, not only through the narration's subject."""
-        return {p.side for sid, p in self.why.items() if p.rule != "narration_subject" and sid in self.labels}
+        return {p.side for p in self.why.values() if p.rule != "narration_subject"}
 
     def trace(self, statements: list[Statement]) -> dict[str, Why]:
         """Statement id -> how its speaker and side were found, or why no side took it."""
@@ -115,12 +115,18 @@ def _named_for(question: Question, parties: list[str], statements: list[Statemen
     return out
 
 
+def open_counts(speakers: list[str], statements: list[Statement], sides: list[str]) -> Counter[str]:
+    """How many statements each of `speakers` (those no rule placed) says, leaving out a speaker who
+    names two or more sides."""
+    chosen = set(speakers)
+    return Counter(
+        s.speaker for s in statements if s.speaker in chosen and not names_several(s.speaker, sides)
+    )
+
+
 def _most_heard(speakers: list[str], statements: list[Statement], sides: list[str]) -> str | None:
     """The speaker no rule placed who says most (in two statements at least), if one does."""
-    said = Counter(
-        s.speaker for s in statements if s.speaker in speakers and not names_several(s.speaker, sides)
-    )
-    ranked = said.most_common(2)
+    ranked = open_counts(speakers, statements, sides).most_common(2)
     if not ranked or ranked[0][1] < 2 or (len(ranked) == 2 and ranked[1][1] == ranked[0][1]):
         return None
     return ranked[0][0]

@@ -70,9 +70,11 @@ def settle(
     notes: list[str] = []
     # Only where the rules hear fewer than two sides through a speaker: where they hear two, the
     # small model's extra placements cost more attribution than they add (docs/RESULTS.md).
-    if len(bone.voiced()) < 2 and unheard(bone) and candidates(bone, statements):
+    left = unheard(bone) if len(bone.voiced()) < 2 else []
+    shown = candidates(bone, statements) if left else []
+    if shown:
         try:
-            voiced = voices(backend(), question.text, bone, statements, usage)
+            voiced = voices(backend(), question.text, bone.asked, left, shown, usage)
         except CounterpointError as exc:
             voiced = {}
             note = "a party the question names has no voice the rules could place, and the model's call"

@@ -13,7 +13,6 @@ already heard two sides, the 1.5B model's extra placements cost attribution on t
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,8 +20,7 @@ from pydantic import BaseModel, create_model
 
 from ...llm import Backend, Usage, structured
 from ...models import Statement
-from ..sides.backbone import Backbone
-from ..sides.placement import names_several
+from ..sides.backbone import Backbone, open_counts
 
 MAX_VOICES = 8  # speakers in the call, the most quoted first
 SENTENCE_CHARS = 220
@@ -46,10 +44,7 @@ def unheard(bone: Backbone) -> list[str]:
 
 def candidates(bone: Backbone, statements: list[Statement]) -> list[Voice]:
     """The speakers no rule placed (or only guessed by proximity), the most quoted first."""
-    open_ = set(bone.open_speakers)
-    said = Counter(
-        s.speaker for s in statements if s.speaker in open_ and not names_several(s.speaker, bone.asked)
-    )
+    said = open_counts(bone.open_speakers, statements, bone.asked)
     first = {}
     for s in statements:
         first.setdefault(s.speaker, " ".join(s.text.split())[:SENTENCE_CHARS])
@@ -58,17 +53,14 @@ def candidates(bone: Backbone, statements: list[Statement]) -> list[Voice]:
 
 
 def voices(
-    backend: Backend, question: str, bone: Backbone, statements: list[Statement], usage: Usage
+    backend: Backend, question: str, asked: list[str], left: list[str], shown: list[Voice], usage: Usage
 ) -> dict[str, str]:
-    """The unheard party each unplaced speaker speaks for, by the model; the rest are left as they are."""
-    left = unheard(bone)
-    shown = candidates(bone, statements)
-    if not left or not shown:
-        return {}
-    choice = Literal[tuple([*bone.asked, NONE])]  # type: ignore[valid-type]
+    """The party of `left` (the unheard, see unheard) that each of `shown` (see candidates) speaks
+    for, by the model; the speakers it gives to no unheard party are left out."""
+    choice = Literal[tuple([*asked, NONE])]  # type: ignore[valid-type]
     schema: type[BaseModel] = create_model("Voices", **{v.key: (choice, ...) for v in shown})  # type: ignore[call-overload]
     found = structured(
         backend, schema, "voices", usage, max_tokens=20 + 16 * len(shown),
-        question=question, sides=bone.asked, speakers=shown,
+        question=question, sides=asked, speakers=shown,
     )  # fmt: skip
     return {v.name: side for v in shown if (side := getattr(found, v.key)) in left}
