@@ -14,10 +14,10 @@ from ..attribution.lexicon import DISPUTE_VERBS, GENERIC_PARTIES, POSITION_NOUNS
 from ..attribution.parse import parse_text
 from ..attribution.quotes import quote_spans
 from .placement import WORD_RE, keys, title_of
-from .slots import slot_aliases, slot_parties
+from .slots import slot_parties
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Doc, Span, Token
 
 # FAC too: the small recogniser takes many an association or lodge for a building ("the Velora
 # Ferrymen's Lodge"); a building the dispute is over is its subject, and one that only sets the
@@ -52,9 +52,14 @@ class Question:
         return question_subject(self)
 
     @functools.cached_property
+    def slots(self) -> list[tuple[Span, list[str]]]:
+        """The parties it lists, each with who it names as standing for it (see slot_parties)."""
+        return slot_parties(self.doc)
+
+    @functools.cached_property
     def aliases(self) -> dict[str, list[str]]:
-        """Party -> the people or bodies the question names as standing for it (see slot_aliases)."""
-        return {_trim(p.text): names for p, names in slot_aliases(self.doc) if names}
+        """Party -> the people or bodies the question names as standing for it."""
+        return {_trim(p.text): names for p, names in self.slots if names}
 
     @functools.cached_property
     def asks_matter(self) -> bool:
@@ -79,7 +84,7 @@ def question_parties(question: Question, statements: Sequence[Statement] = ()) -
     ("Velora's mayor") keeps the noun if their speakers are introduced by it (see _possessed_end),
     and a name qualifying a noun keeps it if that noun speaks in them (see _headed_end)."""
     doc = question.doc
-    asked = list(dict.fromkeys(_trim(p.text) for p in slot_parties(doc)))
+    asked = list(dict.fromkeys(_trim(p.text) for p, _ in question.slots))
     if len(asked) >= 2:  # the question lists who it asks to speak (see slots.py)
         return asked
     # A claim quoted in the question ("... 'Ruritania should join the league'. What do supporters and

@@ -30,18 +30,12 @@ _CLAUSE_DEPS = frozenset({"ROOT", "conj", "ccomp", "xcomp", "advcl", "parataxis"
 _NAMED = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 
 
-def slot_parties(doc: Doc) -> list[Span]:
-    """The parties a question asks to speak, as spans of its parse, in the order asked. Fewer than
-    two in its questions ("X says ...; what does Y answer?"): the subjects of its statements of
-    speech count too."""
-    return [party for party, _ in slot_aliases(doc)]
-
-
-def slot_aliases(doc: Doc) -> list[tuple[Span, list[str]]]:
-    """The parties a question asks to speak (see slot_parties), each with the people or bodies the
-    question names as standing for it: its examples ("its opponents, including X", "growers like
-    X") and the owner of its head noun elsewhere in the question ("Why did X's cabinet ..., and how
-    do the cabinet and the unions tell it?")."""
+def slot_parties(doc: Doc) -> list[tuple[Span, list[str]]]:
+    """The parties a question asks to speak, as spans of its parse, in the order asked, each with
+    the people or bodies the question names as standing for it: its examples ("its opponents,
+    including X", "growers like X") and the owner of its head noun elsewhere in the question ("Why
+    did X's cabinet ..., and how do the cabinet and the unions tell it?"). Fewer than two in its
+    questions ("X says ...; what does Y answer?"): the subjects of its statements of speech count too."""
     out: list[tuple[Span, list[str]]] = []
     ranges = [*_subjects(doc), *_between(doc)]
     for tier in (ranges, _speakers(doc)):
