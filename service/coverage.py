@@ -23,7 +23,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date
-from functools import cache
 
 from .models import (
     Comparison,
@@ -35,6 +34,7 @@ from .models import (
     Quote,
     SideCoverage,
 )
+from .wording import stop_words
 
 QUOTATION_MARKS = frozenset('"“”„‟«»‹›「」『』‘‚')
 """Marks that open or close a quotation. ’ and ' are left out: they are apostrophes far more often."""
@@ -42,14 +42,6 @@ MAX_KEY_QUOTES = 3
 FAVOUR = 2  # an outlet "quotes another side more" when it quotes it at least this many times as often
 NEAR_REPEAT = 0.8  # a quote this close (cosine) to a key quote already kept adds nothing new
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-
-
-@cache
-def _stop_words() -> frozenset[str]:
-    # spaCy's stop-word list, imported here only: the rest of this module needs no spaCy.
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    return frozenset(STOP_WORDS)
 
 
 def outlet_label(q: Quote) -> str:
@@ -94,7 +86,7 @@ def side_quotes(c: Comparison) -> dict[str, list[Quote]]:
 
 # --- key quotes --------------------------------------------------------------------------------
 def _words(text: str, names: frozenset[str]) -> set[str]:
-    stop = _stop_words()
+    stop = stop_words()
     found = {w.casefold().replace("’", "'") for w in _WORD.findall(text)}
     return {w for w in found if len(w) > 2 and w not in stop and w not in names}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 # The eval spec's stop list: words of 4+ letters that say nothing about what a claim is about.
 STOP = frozenset(
@@ -13,6 +14,15 @@ STOP = frozenset(
     "both very more most much some side sides".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """spaCy's stop list for the parser's language (`en`), imported on first use: importing this
+    module, or the chain, loads no spaCy."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
 
 
 def stems(text: str) -> set[str]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import re
 
-LANG = "en"  # the parser's language (spaCy's code), as attribution/parse.py loads it
+from ..wording import stop_words
+
+LANG = "en"  # the parser's language (spaCy's code), as attribution/parse.py and wording.stop_words load it
 # Every question and document of the eval sets reads 0.2 or more (a ten-word argument; reporting
 # reads 0.35 and up); sentences in three other languages read under 0.06.
 MIN_SHARE = 0.12
@@ -24,7 +26,7 @@ def share(text: str, limit: int = 3000) -> float | None:
     words = [w.casefold() for w in _WORD.findall(text)[:limit]]
     if len(words) < MIN_WORDS:
         return None
-    stop = _stop_words()
+    stop = stop_words()
     return sum(w in stop for w in words) / len(words)
 
 
@@ -40,11 +42,3 @@ def name() -> str:
     from spacy.util import get_lang_class
 
     return get_lang_class(LANG).__name__
-
-
-@functools.cache
-def _stop_words() -> frozenset[str]:
-    """spaCy's stop list for the language, imported on first use (importing the chain loads no spaCy)."""
-    from spacy.util import get_lang_class
-
-    return frozenset(get_lang_class(LANG).Defaults.stop_words)
