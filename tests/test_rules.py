@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from service.chain.attribution.parse import nlp
-from service.chain.attribution.statements import number_statements
+from service.chain.attribution.statements import described_beside, number_statements
 from service.chain.points import lineup
 from service.chain.points.pairing import group, hub_corrected
 from service.chain.sides import backbone as rules
@@ -63,16 +63,12 @@ def side_of(placed: Placed | None) -> str | None:
 
 def _statements(*texts: str) -> tuple[list[Statement], dict[str, Counter[str]]]:
     """The statements of one or more documents (ARTICLE when none is given), numbered on across
-    them, and the bodies the parser found beside each speaker."""
+    them, and the bodies and roles the parser found beside each speaker (as retrieval counts them)."""
     found: list[Statement] = []
     for n, text in enumerate(texts or (ARTICLE,), 1):
         doc_id = "doc" if n == 1 else f"doc{n}"
         found += number_statements(doc_id, text, sentences(text), start_index=len(found) + 1)[0]
-    affiliations: dict[str, Counter[str]] = {}
-    for s in found:
-        if s.speaker and s.affiliation:
-            affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
-    return found, affiliations
+    return found, described_beside(found)
 
 
 def _vectors(statements: list[Statement]) -> np.ndarray:

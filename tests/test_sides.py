@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from service.chain.attribution.statements import number_statements
+from service.chain.attribution.statements import described_beside, number_statements
 from service.chain.points import lineup
 from service.chain.sides.backbone import backbone
 from service.chain.sides.placement import keys
@@ -20,12 +20,7 @@ from service.models import Statement
 
 def _statements(text: str) -> tuple[list[Statement], dict[str, Counter[str]]]:
     found, _ = number_statements("doc", text, sentences(text))
-    affiliations: dict[str, Counter[str]] = {}
-    for s in found:
-        for described in (s.affiliation, s.role) if s.speaker else ():
-            if described:
-                affiliations.setdefault(s.speaker, Counter())[described] += 1
-    return found, affiliations
+    return found, described_beside(found)
 
 
 def _vectors(statements: list[Statement]) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 
 from service.chain.attribution.parse import nlp
 from service.chain.attribution.patterns import PATTERNS, cues
-from service.chain.attribution.statements import number_statements
+from service.chain.attribution.statements import described_beside, number_statements
 from service.chain.sides.backbone import backbone
 from service.chain.sides.question import Question
 from service.library import sentences
@@ -20,11 +20,7 @@ from service.why import SIDE_RULES, SPEAKER_RULES, explain
 
 def _statements(text: str) -> tuple[list[Statement], dict[str, Counter[str]]]:
     found, _ = number_statements("doc", text, sentences(text))
-    affiliations: dict[str, Counter[str]] = {}
-    for s in found:
-        if s.speaker and s.affiliation:
-            affiliations.setdefault(s.speaker, Counter())[s.affiliation] += 1
-    return found, affiliations
+    return found, described_beside(found)
 
 
 def _why(text: str, start: str) -> Why:

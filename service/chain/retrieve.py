@@ -18,7 +18,7 @@ from ..library import Store, sentences
 from ..models import Document, RetrievedChunk, Statement
 from .attribution.lexicon import speech_regex
 from .attribution.parse import introductions
-from .attribution.statements import number_statements
+from .attribution.statements import described_beside, number_statements
 from .sides.question import Question
 
 OVERFETCH = 4
@@ -101,10 +101,8 @@ def retrieve(
         skipped += n_skipped
         for name, body in introductions(text):
             affiliations.setdefault(name, Counter())[body] += 1
+        described_beside(found, affiliations)
         for s in found:
-            for described in (s.affiliation, s.role) if s.speaker else ():
-                if described:  # the bodies and roles the documents name beside a speaker
-                    affiliations.setdefault(s.speaker, Counter())[described] += 1
             inside = any(a <= s.start and s.end <= b for a, b in ranges)
             if inside or (small and (s.speaker or s.quoted)):
                 candidates.append((s, inside))

@@ -9,6 +9,8 @@ someone did not comment is no one's account and is left out.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 
 from ...models import Span, Statement, Why
 from .author import author, writes
@@ -81,6 +83,18 @@ def number_statements(
         statement._parse = here
         out.append(statement)
     return out, skipped
+
+
+def described_beside(
+    statements: Iterable[Statement], into: dict[str, Counter[str]] | None = None
+) -> dict[str, Counter[str]]:
+    """The bodies and roles the documents name beside each speaker, counted (into `into`, when given)."""
+    out = {} if into is None else into
+    for s in statements:
+        for described in (s.affiliation, s.role) if s.speaker else ():
+            if described:
+                out.setdefault(s.speaker, Counter())[described] += 1
+    return out
 
 
 def headings(text: str, spans: list[Span]) -> int:
