@@ -31,7 +31,7 @@ SIDE_RULES = {
     "narration_subject": 'the sentence\'s subject: "{words}"',
     "proximity": 'a guess: the side named nearest the speaker in "{words}"',
     "question_names": 'the question names them for this side: "{words}"',
-    "remaining_voice": "the voice quoted most that no name placed, for the one party named only by role",
+    "remaining_voice": "the voice quoted most that no rule placed, for the one named party left unheard",
     "model_voice": "the model's reading of whom the speaker speaks for",
     "model_stance": "the model's reading of the argument",
     "model": "placed by the model",

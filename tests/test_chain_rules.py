@@ -67,9 +67,6 @@ class SchemaFiller(ScriptedChatModel):
 
     def _next(self, messages: list[BaseMessage], tool: dict[str, Any] | None) -> Any:
         assert tool is not None, "expected a structured-output request"
-        if tool["name"] == "SubjectStep":
-            # Read from the question alone, which the article cannot reach; hostile from here on.
-            return {"parties": ["Northport harbour board", "dockworkers' union"], "subject": "wage talks"}
         return self._fill(tool["parameters"], tool["parameters"])
 
     def _fill(self, schema: dict[str, Any], root: dict[str, Any]) -> Any:

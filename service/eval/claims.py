@@ -1,6 +1,7 @@
-"""The two claim scores of ../shared/eval/FORMAT.md: claim own-quotes and claim fidelity.
+"""The claim scores of ../shared/eval/FORMAT.md, claim own-quotes and claim fidelity, and topic
+fidelity, which asks the same of a point's topic against the case's labelled topics.
 
-Both look at the accounts with a non-empty claim in predicted points that hold two or more such
+The claim scores look at the accounts with a non-empty claim in predicted points that hold two or more such
 accounts, and ask whether each claim reads closer to its own side than to every other side
 (service/wording.py: 1, 0.5 on a tie, 0, or None when no stem of the claim is in either).
 
