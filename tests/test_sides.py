@@ -11,7 +11,7 @@ import pytest
 
 from service.chain.attribution.statements import described_beside, number_statements
 from service.chain.points import lineup
-from service.chain.sides.backbone import backbone
+from service.chain.sides.backbone import Backbone, backbone
 from service.chain.sides.placement import keys
 from service.chain.sides.question import Question, question_parties, unmentioned
 from service.library import sentences
@@ -21,6 +21,12 @@ from service.models import Statement
 def _statements(text: str) -> tuple[list[Statement], dict[str, Counter[str]]]:
     found, _ = number_statements("doc", text, sentences(text))
     return found, described_beside(found)
+
+
+def _backbone(text: str, question: str) -> tuple[list[Statement], Backbone]:
+    """The statements of `text` and the rules' backbone for `question` over them."""
+    statements, affiliations = _statements(text)
+    return statements, backbone(Question.parse(question), statements, affiliations)
 
 
 def _vectors(statements: list[Statement]) -> np.ndarray:
@@ -71,9 +77,7 @@ def test_the_cafe_owners_and_the_council_both_answer() -> None:
         "“We were promised a written lease,” said Zoë Brun, the owners' spokeswoman. "
         "The council said no lease was ever promised."
     )
-    statements, affiliations = _statements(text)
-    question = Question.parse("How do the café owners and the council differ on the lease?")
-    bone = backbone(question, statements, affiliations)
+    statements, bone = _backbone(text, "How do the café owners and the council differ on the lease?")
     draft = lineup.draft(bone, statements, _vectors(statements))
     assert draft.answerable and {s.name for s in draft.sides} == {"café owners", "council"}
     placed = {s.text[:12]: bone.labels.get(s.sid) for s in statements}
@@ -102,9 +106,7 @@ def test_a_party_named_only_by_role_is_the_voice_no_name_placed() -> None:
         "The landlord said the boiler had been fixed in March. "
         "She said she would take the case to the housing court."
     )
-    statements, affiliations = _statements(text)
-    question = Question.parse("What do the tenant and the landlord each say about the heating?")
-    bone = backbone(question, statements, affiliations)
+    statements, bone = _backbone(text, "What do the tenant and the landlord each say about the heating?")
     lund = [s for s in statements if s.speaker == "Mia Lund"]
     assert lund and all(bone.labels.get(s.sid) == "tenant" for s in lund)
     assert {bone.why[s.sid].rule for s in lund} == {"remaining_voice"}
@@ -168,14 +170,12 @@ def test_a_speaker_the_question_names_for_a_party_speaks_for_it() -> None:
         "Ivo Vesker said the stocks had fallen for a decade. "
         "“The union wants to fish the sea dry,” Vesker said."
     )
-    statements, affiliations = _statements(text)
-    question = Question.parse(
-        "What do the fishermen and their critics, including Ivo Vesker, say about the quota?"
+    statements, bone = _backbone(
+        text, "What do the fishermen and their critics, including Ivo Vesker, say about the quota?"
     )
-    bone = backbone(question, statements, affiliations)
-    brandt = [s for s in statements if s.speaker == "Ivo Vesker"]
-    assert brandt and all(bone.labels.get(s.sid) == "critics" for s in brandt)
-    assert {bone.why[s.sid].rule for s in brandt} == {"question_names"}
+    vesker = [s for s in statements if s.speaker == "Ivo Vesker"]
+    assert vesker and all(bone.labels.get(s.sid) == "critics" for s in vesker)
+    assert {bone.why[s.sid].rule for s in vesker} == {"question_names"}
 
 
 @pytest.mark.parametrize(

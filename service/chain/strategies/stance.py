@@ -12,19 +12,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Literal
-
-from pydantic import BaseModel, create_model
 
 from ...errors import CounterpointError
-from ...llm import Backend, Usage, structured
+from ...llm import Backend, Usage
 from ...models import Statement
 from ..sides.backbone import ON_SUBJECT, Backbone, argued, backbone, backbone_for
 from ..sides.question import Question
+from .pick import pick_sides
 from .voices import candidates, unheard, voices
 
 MAX_STANCE = 12  # statements in the call, the most on-subject first: a debate's arguments fit
-NONE = "none"
 
 
 def arguments(
@@ -45,13 +42,8 @@ def stances(
     backend: Backend, question: str, sides: list[str], items: list[Statement], usage: Usage
 ) -> dict[str, str]:
     """Statement id -> the side it argues for, by the model; those it gives to no side are left out."""
-    choice = Literal[tuple([*sides, NONE])]  # type: ignore[valid-type]
-    schema: type[BaseModel] = create_model("Stances", **{s.sid: (choice, ...) for s in items})  # type: ignore[call-overload]
-    found = structured(
-        backend, schema, "stance", usage, max_tokens=20 + 16 * len(items),
-        question=question, sides=sides, statements=items,
-    )  # fmt: skip
-    return {s.sid: side for s in items if (side := getattr(found, s.sid)) != NONE}
+    keys = [s.sid for s in items]
+    return pick_sides(backend, "Stances", "stance", keys, sides, usage, question=question, statements=items)
 
 
 def settle(

@@ -14,17 +14,14 @@ already heard two sides, the 1.5B model's extra placements cost attribution on t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from pydantic import BaseModel, create_model
-
-from ...llm import Backend, Usage, structured
+from ...llm import Backend, Usage
 from ...models import Statement
 from ..sides.backbone import Backbone, open_counts
+from .pick import pick_sides
 
 MAX_VOICES = 8  # speakers in the call, the most quoted first
 SENTENCE_CHARS = 220
-NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -57,10 +54,7 @@ def voices(
 ) -> dict[str, str]:
     """The party of `left` (the unheard, see unheard) that each of `shown` (see candidates) speaks
     for, by the model; the speakers it gives to no unheard party are left out."""
-    choice = Literal[tuple([*asked, NONE])]  # type: ignore[valid-type]
-    schema: type[BaseModel] = create_model("Voices", **{v.key: (choice, ...) for v in shown})  # type: ignore[call-overload]
-    found = structured(
-        backend, schema, "voices", usage, max_tokens=20 + 16 * len(shown),
-        question=question, sides=asked, speakers=shown,
-    )  # fmt: skip
-    return {v.name: side for v in shown if (side := getattr(found, v.key)) in left}
+    picked = pick_sides(
+        backend, "Voices", "voices", [v.key for v in shown], asked, usage, question=question, speakers=shown
+    )
+    return {v.name: side for v in shown if (side := picked.get(v.key)) in left}
