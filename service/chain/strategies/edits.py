@@ -21,12 +21,12 @@ import numpy as np
 from ...models import Statement, Why
 from ...wording import closeness, reads_own, stems
 from ..draft import Draft
+from ..points.pairing import MAX_POINTS  # a statement joins its nearest point rather than open one more
 
 # A speaker whose own name or title names a party speaks for it ("Ruritania's foreign minister"):
 # such a placement is a fact of the text, and no model moves it to another side.
 FIRM = frozenset({"speaker_name", "speaker_title"})
 MAX_SIDES = 4  # as many parties as an answer lines up (the rules keep as many)
-MAX_POINTS = 6  # a statement joins its nearest point rather than open a seventh
 JOIN_AT = 0.25  # cosine to a point's centre above which a placed statement joins that point
 MAX_NAME_WORDS = 8
 MAX_TOPIC_WORDS = 12
