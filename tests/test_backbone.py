@@ -12,7 +12,7 @@ from test_rules import ARTICLE, QUESTION, Q, _statements, _stmt, _vectors
 
 from service.chain.draft import Outcome
 from service.chain.points import lineup
-from service.chain.points.wording import claim_from
+from service.chain.points.wording import claim_from, topics
 from service.chain.retrieve import Retrieved, subject_fit
 from service.chain.sides import backbone as rules
 from service.chain.sides.question import question_subject, unmentioned
@@ -141,6 +141,29 @@ def test_one_side_heard_abstains_with_the_reason() -> None:
 )
 def test_a_claim_is_the_reported_clause_or_the_quotation(sentence: str, claim: str) -> None:
     assert claim_from(_stmt(sentence).parse) == claim
+
+
+def test_a_topic_is_the_noun_particular_to_its_point() -> None:
+    """The noun both points share ("ferries") names neither; each point's own noun names it."""
+    fares = [
+        _stmt("The ministry said the ferries would keep their current fares."),
+        _stmt("The union said ferries could not run at those fares."),
+    ]
+    shifts = [
+        _stmt("The ministry said the ferries need longer night shifts."),
+        _stmt("The union said night shifts on the ferries were already too long."),
+    ]
+    assert topics([fares, shifts], names=set()) == ["Current fares", "Night shifts"]
+
+
+def test_a_time_or_an_amount_is_no_topic() -> None:
+    """ "Three years" and "200 passengers" say when and how much, not what the point is about."""
+    point = [
+        _stmt("The union said for three years that 200 passengers were stranded by the timetable."),
+        _stmt("The ministry said the timetable had served 200 passengers for three years."),
+    ]
+    assert topics([point], names=set()) == ["Timetable"]
+    assert topics([[_stmt("He said so.")]], names=set()) == ["Point"]
 
 
 # --- the per-statement strategy on the backbone ---------------------------------------------------

@@ -9,7 +9,7 @@ from ..draft import Citation, Draft, DraftAccount, DraftPoint, DraftSide
 from ..sides.backbone import Backbone, argued
 from ..sides.placement import keys
 from .pairing import PAIR_AT, group
-from .wording import claim_from, denies, topic_of
+from .wording import claim_from, denies, topics
 
 
 def draft(
@@ -33,9 +33,10 @@ def draft(
     names = {k for side in heard for k in keys(side)} | {
         k for s in statements if s.speaker for k in keys(s.speaker)
     }
+    members = [[statements[cited[i]] for i in g] for g in groups]
     points = [
-        point([statements[cited[i]] for i in g], labels, heard, vectors[[cited[i] for i in g]], names)
-        for g in groups
+        point(m, labels, heard, vectors[[cited[i] for i in g]], topic)
+        for m, g, topic in zip(members, groups, topics(members, names), strict=True)
     ]
     speakers = speakers_by_side(statements, labels, heard)
     return Draft(
@@ -58,9 +59,9 @@ def speakers_by_side(
 
 
 def point(
-    members: list[Statement], labels: dict[str, str], sides: list[str], vectors: np.ndarray, names: set[str]
+    members: list[Statement], labels: dict[str, str], sides: list[str], vectors: np.ndarray, topic: str
 ) -> DraftPoint:
-    """One point: each side's statements, a claim from the side's best quote, a topic and a kind."""
+    """One point under `topic`: each side's statements, a claim from the side's best quote, and a kind."""
     centre = vectors.mean(axis=0)
     by_side: dict[str, list[int]] = {}
     for i, s in enumerate(members):
@@ -81,4 +82,4 @@ def point(
     kind = (
         "one_side_only" if len(present) == 1 else "contradiction" if denies(members) else "different_emphasis"
     )
-    return DraftPoint(topic=topic_of(members, names), kind=kind, accounts=accounts)
+    return DraftPoint(topic=topic, kind=kind, accounts=accounts)

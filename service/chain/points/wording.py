@@ -3,6 +3,7 @@ topic (the noun phrase the statements share) and whether it is a contradiction."
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,9 @@ _DENIAL = frozenset(
     "deny reject dismiss refute dispute contradict false untrue baseless blame accuse never not".split()
 )
 _CLAUSE_DEPS = frozenset({"ccomp", "xcomp"})
+# A time or an amount is when or how much, not what a point is about ("last few years", "1000 people").
+_AMOUNTS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "PERCENT", "ORDINAL", "MONEY"})
+_NOT_TOPIC = frozenset({"det", "poss", "case", "nummod", "predet"})
 
 
 def claim_from(sentence: Span) -> str:
@@ -51,9 +55,33 @@ def claim_from(sentence: Span) -> str:
     return text[:1].upper() + text[1:]
 
 
-def topic_of(members: list[Statement], names: set[str]) -> str:
-    """What the point is about: the noun phrase around the noun its statements share most (most
-    sides first), leaving out the parties' and speakers' names."""
+def topics(points: list[list[Statement]], names: set[str]) -> list[str]:
+    """What each point is about: the noun phrase around the noun most particular to it, weighed as
+    class-based TF-IDF weighs a topic's words (BERTopic): the statements of the point that carry
+    the noun, times log(1 + mean nouns per point / the statements of all points that carry it). A
+    noun every point shares ("people", "statement") says nothing of this one. Parties' and
+    speakers' names are left out."""
+    counts, phrases = [], []
+    for members in points:
+        count, phrase = _nouns(members, names)
+        counts.append(count)
+        phrases.append(phrase)
+    total: Counter[str] = sum(counts, Counter())
+    mean = sum(total.values()) / max(len(points), 1)
+    out = []
+    for count, phrase in zip(counts, phrases, strict=True):
+        if not count:
+            out.append("Point")
+            continue
+        lemma = max(count, key=lambda w: (count[w] * math.log(1 + mean / total[w]), w))
+        text = max(phrase[lemma], key=lambda p: (phrase[lemma][p], 2 <= len(p.split()) <= 6, p))
+        out.append(text[:1].upper() + text[1:60])
+    return out
+
+
+def _nouns(members: list[Statement], names: set[str]) -> tuple[Counter[str], dict[str, Counter[str]]]:
+    """The common nouns of a point's statements (each counted once a statement) and the noun
+    phrases each heads."""
     counts: Counter[str] = Counter()
     phrases: dict[str, Counter[str]] = {}
     for s in members:
@@ -61,18 +89,15 @@ def topic_of(members: list[Statement], names: set[str]) -> str:
         for chunk in s.parse.noun_chunks:
             head = chunk.root
             lemma = head.lemma_.casefold()
-            if head.pos_ != "NOUN" or len(lemma) < 4 or keys(head.text) & names:
+            if head.pos_ != "NOUN" or len(lemma) < 4 or head.ent_type_ in _AMOUNTS or keys(head.text) & names:
                 continue
-            words = [t.text for t in chunk if t.dep_ not in ("det", "poss") and t.pos_ != "PRON"]
+            cut = {d.i for t in chunk if t.dep_ in _NOT_TOPIC for d in t.subtree}  # "more than 1000"
+            words = [t.text for t in chunk if t.i not in cut and t.pos_ not in ("PRON", "PUNCT")]
             phrases.setdefault(lemma, Counter())[" ".join(words)] += 1
             if lemma not in seen:
                 seen.add(lemma)
                 counts[lemma] += 1
-    if not counts:
-        return "Point"
-    lemma = counts.most_common(1)[0][0]
-    phrase = phrases[lemma].most_common(1)[0][0]
-    return phrase[:1].upper() + phrase[1:60]
+    return counts, phrases
 
 
 def denies(members: list[Statement]) -> bool:
