@@ -63,6 +63,26 @@ def test_pronoun_resolves_to_the_previous_speaker() -> None:
     assert speaker_of(text, "He said") == "Zabihullah Mujahid"
 
 
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        (  # an object pronoun after "according to" refers back as a subject one does
+            "Harbour chief Ilse Marrow said the quay would close. "
+            "According to him, it was the worst season in a decade.",
+            "According to him",
+        ),
+        (
+            "The Velmar Dockers' Guild said in a statement that talks had failed. "
+            "According to them, the talks collapsed over pay.",
+            "According to them",
+        ),
+    ],
+)
+def test_an_object_pronoun_after_according_to_is_the_previous_speaker(text: str, sentence: str) -> None:
+    previous = speaker_of(text, text.split(". ")[0])
+    assert previous and speaker_of(text, sentence) == previous
+
+
 def test_pronoun_resolves_across_sentences_outside_the_numbered_ones() -> None:
     text = (
         "Noorullah Noori warned Islamabad of a direct confrontation on Saturday. "
