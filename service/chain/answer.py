@@ -89,18 +89,13 @@ def answer(
         reason = "nothing in the documents is relevant enough to the question"
         return done(_abstain(question, collection, reason, stats))
     # Another matter: arguments (no one speaks) are judged by subject fit, since an argument need not
-    # use the question's words; reporting names its matter, so there the matter's nouns must appear
-    # in what someone is reported to say. In narration alone ("a tunnel opened there in 2009") the
-    # parties are not speaking of it. Rules alone, against the documents' whole text: abstention
-    # .833 -> .889 tune, .571 -> .600 check, quote precision .402 -> .428 tune, .342 -> .358 check;
-    # dev and invented identical.
+    # use the question's words; reporting names its matter, so there the matter's nouns must appear.
     argued_ = argued(found.statements)
     if argued_ and found.subject_fit < MIN_SUBJECT_FIT:
         reason = "the arguments in the documents are about something other than what the question asks"
         return done(_abstain(question, collection, reason, stats))
-    spoken = [s.text for s in found.statements if s.speaker]
-    if not argued_ and (missing := unmentioned(asked, spoken)):
-        reason = f"no one in the documents speaks on what the question asks about ({', '.join(missing)})"
+    if not argued_ and (missing := unmentioned(asked, [d.text for d in found.documents.values()])):
+        reason = f"the documents never mention what the question asks about ({', '.join(missing)})"
         return done(_abstain(question, collection, reason, stats))
     progress("statements", 0.2)
     usage = Usage()
