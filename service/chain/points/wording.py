@@ -1,5 +1,6 @@
 """A point's words, taken from its quotes: the claim (the clause a reporting verb introduces), the
-topic (the noun phrase the statements share) and whether it is a contradiction."""
+topic (the noun phrase around the noun most particular to the point) and whether it is a
+contradiction."""
 
 from __future__ import annotations
 
