@@ -152,6 +152,21 @@ def test_a_matter_the_documents_never_mention_is_refused_without_a_call() -> Non
     assert result.stats.llm_calls == 0 and model.history == []
 
 
+def test_a_matter_only_the_narration_mentions_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tunnel's levy is in the article, but no one is reported saying a word about it; the two
+    sides are heard (on fishing), so only the matter check refuses."""
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    narration = " Since 2009 a levy on the rail tunnel under the strait has paid for both sides' harbours."
+    text = QUOTAS + narration
+    with open_service(Settings()) as service:
+        service.ingest(Loaded(text=text, source="quotas.txt", title="Quotas"))
+        off = service.ask("How do Ruritania and Borduria differ over the fishing levy on the tunnel?")
+        on = service.ask("How do Ruritania and Borduria differ over the fishing quotas?")
+    assert off.abstained and off.reason.startswith("no one in the documents speaks on")
+    assert off.reason.endswith("(levy, tunnel)") and off.stats.llm_calls == 0
+    assert not on.abstained and {s.name for s in on.sides} == {"Ruritania", "Borduria"}
+
+
 def test_someone_introduced_before_speaking_speaks_for_their_body(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
     text = (
