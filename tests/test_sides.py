@@ -56,6 +56,12 @@ def _vectors(statements: list[Statement]) -> np.ndarray:
         ("Set out what the airline, the harbour council and the ferry company say.",
          ["airline", "harbour council", "ferry company"]),
         ("How are the port and the fishing fleet at odds over dredging?", ["port", "fishing fleet"]),
+        ("What arguments do the ferry company and the harbour board make about the toll?",
+         ["ferry company", "harbour board"]),
+        ("How do the police, a passer-by and the accused cyclist each account for the collision?",
+         ["police", "passer-by", "accused cyclist"]),
+        ("How do the council, the mayor himself and the tenants each stand on the rent freeze?",
+         ["council", "mayor", "tenants"]),
     ],
 )  # fmt: skip
 def test_the_parties_a_question_lists_by_name_or_by_role(question: str, parties: list[str]) -> None:

@@ -109,23 +109,41 @@ def _subjects(doc: Doc) -> list[tuple[int, int]]:
     for tok in doc:
         if tok.lower_ not in _WH:
             continue
-        opener = doc[tok.i + 1] if tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ in _AUX else tok
+        # "What arguments do X and Y make?": the wh-word asks for views, so the clause's own verb
+        # closes its subject, whatever verb it is.
+        viewed = _views_asked(doc, tok.i)
+        at = tok.i + 2 if viewed else tok.i + 1
+        opener = doc[at] if at < len(doc) and doc[at].lower_ in _AUX else tok
         start = end = opener.i + 1
-        while end < len(doc) and not _closes(doc, end, start, opener) and not _stops(doc, end, start):
+        while end < len(doc) and not _closes(doc, end, start, opener, viewed) and not _stops(doc, end, start):
             end += 1
-        if end < len(doc) and end > start and _closes(doc, end, start, opener):
+        if end < len(doc) and end > start and _closes(doc, end, start, opener, viewed):
             found.append((start, end))
     return found
 
 
-def _closes(doc: Doc, i: int, start: int, opener: Token) -> bool:
+def _views_asked(doc: Doc, i: int) -> bool:
+    """Whether the wh-word at `i` asks for views: "What arguments do", "Which claims did"."""
+    return (
+        i + 2 < len(doc)
+        and doc[i].lower_ in ("what", "which")
+        and doc[i + 1].lemma_.casefold() in POSITION_NOUNS
+        and doc[i + 2].lower_ in _AUX
+    )
+
+
+def _closes(doc: Doc, i: int, start: int, opener: Token, viewed: bool = False) -> bool:
     """A verb of speech or dispute ("say", "differ", "trade"), the noun of a stated view, or "at
-    odds". The small parser tags some such verbs as nouns ("What did X each argue", "Iran trade
-    accusations"): those count where the parse left the question with no other verb for them."""
+    odds"; where the question asks for views ("What arguments do X and Y make"), its own verb. The
+    small parser tags some such verbs as nouns ("What did X each argue", "Iran trade accusations"):
+    those count where the parse left the question with no other verb for them. A participle that
+    describes a party ("the accused driver") is no verb of the clause."""
     tok = doc[i]
     lemma, word = tok.lemma_.casefold(), tok.lower_
-    if i == start:
+    if i == start or tok.dep_ == "amod":
         return False
+    if viewed and tok.pos_ == "VERB" and tok.dep_ in _CLAUSE_DEPS:
+        return True
     if tok.pos_ in ("VERB", "AUX") and (lemma in SPEECH_VERBS or lemma in DISPUTE_VERBS):
         return True
     if tok.pos_ == "NOUN" and lemma in POSITION_NOUNS:
@@ -213,7 +231,11 @@ def _party(doc: Doc, start: int, end: int) -> Span | None:
         if doc[i].lower_ in _POST or (doc[i].tag_ == "VBN" and doc[i].dep_ == "acl"):
             end = i
             break
-    while end > start and (doc[end - 1].lower_ in _QUANTIFIERS or doc[end - 1].pos_ in ("ADV", "PUNCT")):
+    while end > start and (
+        doc[end - 1].lower_ in _QUANTIFIERS
+        or doc[end - 1].pos_ in ("ADV", "PUNCT")
+        or (end - start > 1 and doc[end - 1].lower_.endswith(("self", "selves")))  # "the mayor himself"
+    ):
         end -= 1
     while end > start and (
         doc[end - 1].tag_ == "POS"
