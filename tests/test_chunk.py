@@ -113,6 +113,34 @@ def test_single_newline_headline_is_split() -> None:
     assert text[first.start : first.end] == "Headline Without Period"
 
 
+WRAPPED = (
+    "The ferry company argued that the toll was a fee for a service and not a\n"
+    "  tax, so that the harbour board could set it without a vote of the coun-\n"
+    "  cil. The board disagreed. It held that a charge every traveller must pay\n"
+    "  to cross is a tax, whatever its name, and that only the council may levy\n"
+    "  it."
+)
+
+
+def test_a_hard_wrapped_paragraph_is_read_in_whole_sentences() -> None:
+    """Text from a PDF (a court opinion) breaks its lines at one width, inside sentences."""
+    got = [" ".join(WRAPPED[s.start : s.end].split()) for s in sentences(WRAPPED)]
+    assert got == [
+        "The ferry company argued that the toll was a fee for a service and not a tax, so that the "
+        "harbour board could set it without a vote of the coun- cil.",
+        "The board disagreed.",
+        "It held that a charge every traveller must pay to cross is a tax, whatever its name, and "
+        "that only the council may levy it.",
+    ]
+
+
+def test_a_line_that_goes_on_in_lower_case_continues_its_sentence() -> None:
+    text = "Headline Over The Story\nThe board met on Monday and\nvoted for the toll. It meets again soon."
+    got = [text[s.start : s.end] for s in sentences(text)]
+    assert got[0] == "Headline Over The Story"
+    assert got[1] == "The board met on Monday and\nvoted for the toll."
+
+
 def test_crlf_paragraphs_never_merge() -> None:
     text = CASES["crlf"]
     got = [text[s.start : s.end] for s in sentences(text)]

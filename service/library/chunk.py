@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from functools import lru_cache
@@ -12,6 +13,7 @@ from ..models import Chunk, Span
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SPACE = re.compile(r"\s")
+WRAPPED_LINES = 3  # breaks before a paragraph's last line that make it a wrapped block, at the least
 
 
 _LOCAL = threading.local()
@@ -73,17 +75,41 @@ def segments(text: str) -> tuple[tuple[int, int], ...]:
     ingest (chunks) and again per question (statements), and pysbd costs ~5 ms per paragraph."""
     out: list[tuple[int, int]] = []
     for p_start, p_end in paragraphs(text):
-        cursor = p_start
-        for piece in _segmenter().segment(text[p_start:p_end]):
-            found = text.find(piece, cursor, p_end)
+        par = unwrapped(text[p_start:p_end])  # the same length: its offsets are the text's
+        cursor = 0
+        for piece in _segmenter().segment(par):
+            found = par.find(piece, cursor)
             if found < 0:  # pysbd changed the text: fall back to the rest of the paragraph
-                found, piece = cursor, text[cursor:p_end]
+                found, piece = cursor, par[cursor:]
             a, b = found, found + len(piece)
             cursor = b
-            out.append(_tight(text, a, b))
-        if cursor < p_end:  # anything pysbd left behind at the end of the paragraph
-            out.append(_tight(text, cursor, p_end))
+            out.append(_tight(text, p_start + a, p_start + b))
+        if cursor < len(par):  # anything pysbd left behind at the end of the paragraph
+            out.append(_tight(text, p_start + cursor, p_end))
     return tuple((a, b) for a, b in out if b > a)
+
+
+def unwrapped(paragraph: str) -> str:
+    """The paragraph with the line breaks inside its sentences made spaces (the same length), so
+    that the segmenter, which ends a sentence at a line break, reads a hard-wrapped sentence whole
+    (text from a PDF: a court opinion, a filing). A break is inside a sentence where the next line
+    opens in lower case or the line ends in a hyphen or comma, and every break is where most lines
+    run to about one width (a wrapped block); a headline over its first sentence stays apart."""
+    lines = paragraph.split("\n")
+    if len(lines) < 2:
+        return paragraph
+    widths = [len(line.rstrip()) for line in lines[:-1]]
+    wide = max(widths)
+    block = (
+        len(widths) >= WRAPPED_LINES
+        and wide >= 40
+        and sum(w >= 0.7 * wide for w in widths) >= 0.75 * len(widths)
+    )
+    out = []
+    for line, after in itertools.pairwise(lines):
+        inside = block or after.lstrip()[:1].islower() or line.rstrip().endswith(("-", ","))
+        out.append(line + (" " if inside else "\n"))
+    return "".join(out) + lines[-1]
 
 
 def chunks(doc_id: str, text: str, size: int, overlap: int) -> list[Chunk]:
