@@ -161,3 +161,64 @@ def test_a_columns_argument_is_placed_under_the_side_its_writer_speaks_for() -> 
     assert placed["Every summer"] == "Velora shopkeepers"
     assert placed["A toll of fi"] == "Velora shopkeepers"
     assert placed["Councillor M"] == "Velora Town Council"
+
+
+OPINION_HEAD = "(Slip Opinion)              OCTOBER TERM, 2031\n\nSUPREME COURT OF THE VELORA UNION\n\n"
+MAJORITY = (
+    OPINION_HEAD
+    + "Syllabus\n\nHeld: A ferry toll is a tax.\n\nCHIEF JUSTICE ALDER delivered the opinion for the Court,"
+    " which JUSTICE CORMAN joined.\n\nWe hold that the toll is a tax. Petitioner argues"
+    " that it is a fee.\n"
+)
+DISSENT = (
+    OPINION_HEAD + "   JUSTICE BIRCH, with whom JUSTICE CORMAN\njoins, dissenting.\n\n"
+    "   I would hold that the toll is a fee. The Court reads the statute too broadly.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "role"),
+    [
+        (MAJORITY, "The majority", "the opinion of the Court"),
+        (DISSENT, "Justice Birch", "dissenting opinion"),
+        (
+            DISSENT.replace("dissenting.", "concurring in part, dissenting in part."),
+            "Justice Birch",
+            "dissenting opinion",
+        ),
+        (
+            DISSENT.replace("dissenting.", "concurring in the judgment."),
+            "Justice Birch",
+            "concurring opinion",
+        ),
+        (
+            OPINION_HEAD + "Statement of JUSTICE DORN respecting the denial of certiorari.\n\nI agree.\n",
+            "Justice Dorn",
+            "statement",
+        ),
+        (
+            MAJORITY.replace("CHIEF JUSTICE ALDER", "ALDER, C. J.,"),
+            "The majority",
+            "the opinion of the Court",
+        ),
+    ],
+)
+def test_a_court_opinion_speaks_in_its_writers_voice(text: str, name: str, role: str) -> None:
+    """No first person is needed: the opinion's own conventions say who wrote it."""
+    found = author(text)
+    assert found is not None
+    assert (found.name, found.role) == (name, role)
+
+
+def test_a_syllabus_that_names_a_dissent_is_still_the_majoritys() -> None:
+    text = MAJORITY.replace("Held:", "JUSTICE BIRCH filed an opinion, dissenting. Held:")
+    found = author(text)
+    assert found is not None and found.name == "The majority"
+
+
+def test_an_opinions_own_sentences_are_its_writers_and_reported_arguments_keep_their_speaker() -> None:
+    by_start = {s.text[:12]: s for s in _numbered(MAJORITY)}
+    assert by_start["We hold that"].speaker == "The majority"
+    assert by_start["Petitioner a"].speaker == "Petitioner"
+    [dissent] = [s for s in _numbered(DISSENT) if s.text.startswith("I would hold")]
+    assert (dissent.speaker, dissent.affiliation) == ("Justice Birch", "dissenting opinion")

@@ -297,3 +297,44 @@ def test_speakers_the_rules_place_need_no_stance_call(monkeypatch: pytest.Monkey
         service.ingest(Loaded(text=QUOTAS, source="quotas.txt", title="Quotas"))
         result = service.ask("How do Ruritania and Borduria differ over the fishing quotas?")
     assert not result.abstained and model.history == []
+
+
+# --- a court's opinions ---------------------------------------------------------------------------
+OPINION_MAJORITY = (
+    "SUPREME COURT OF THE VELORA UNION\n\n"
+    "  TALLIS FERRIES v. HARBOUR BOARD OF NORTHPORT\n\n"
+    "  CHIEF JUSTICE ALDER delivered the opinion for the Court, which\n"
+    "JUSTICE CORMAN and JUSTICE DORN joined.\n\n"
+    "  The question is whether the crossing charge the board sets for\n"
+    "every passenger on the Northport ferry is a tax that only the\n"
+    "council may levy. We hold that the crossing charge is a tax, for\n"
+    "every passenger must pay it and its receipts fund the general\n"
+    "budget of the harbour board.\n"
+)
+OPINION_DISSENT = (
+    "SUPREME COURT OF THE VELORA UNION\n\n"
+    "  JUSTICE BIRCH, with whom JUSTICE EMBER joins, dis-\n"
+    "senting.\n\n"
+    "  The crossing charge buys a passage on the ferry, and I would\n"
+    "hold that a price paid for a service is a fee and not a tax. The\n"
+    "majority reads the word tax so broadly that every fare the board\n"
+    "charges becomes a levy only the council may impose.\n"
+)
+
+
+def test_a_court_answers_with_the_majority_and_the_dissent_in_their_writers_voices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hard-wrapped opinions name no speaker in their own sentences; the opinion says who wrote it."""
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    with open_service(Settings()) as service:
+        service.ingest(Loaded(text=OPINION_MAJORITY, source="majority.txt", title="Opinion of the Court"))
+        service.ingest(Loaded(text=OPINION_DISSENT, source="dissent.txt", title="Dissent"))
+        result = service.ask(
+            "How do the majority and the dissent differ on whether the crossing charge is a tax?"
+        )
+    assert not result.abstained, result.reason
+    speakers = {s.name: s.speakers for s in result.sides}
+    assert speakers == {"majority": ["The majority"], "dissent": ["Justice Birch"]}
+    quoted = {q.text.split()[0] for p in result.points for a in p.accounts.values() for q in a.quotes}
+    assert {"We", "The"} <= quoted

@@ -114,14 +114,16 @@ def _why(why: Mapping[str, Why] | None, statement: Statement, side: str) -> Why:
 
 def _speakers(side: str, claimed: list[str], cited: list[Statement]) -> list[str]:
     """Speakers the model named that appear in the side's statements, plus the speakers found by
-    rules in those statements; names that appear nowhere, or that are the side itself, are dropped."""
+    rules in those statements; names that appear nowhere, or that are the side itself, are dropped.
+    A document's writer (a column's, a justice's opinion) is named by the document, not the quote."""
     text = " ".join(s.text for s in cited)
+    writers = {s.speaker for s in cited if s.why.speaker_rule == "column_writer"}
     out: list[str] = [side]
     for name in [*claimed, *(s.speaker for s in cited)]:
         name = name.strip()
         if len(name) < 3 or name.casefold() in (n.casefold() for n in out):
             continue
-        if _has_word(text, name) or _has_word(text, name.split()[-1]):
+        if name in writers or _has_word(text, name) or _has_word(text, name.split()[-1]):
             out.append(name)
     return out[1:]  # the side itself was there only to be skipped
 

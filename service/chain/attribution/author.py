@@ -8,6 +8,10 @@ statement or letter from someone ("Statement from the Velora Growers' Union"). A
 not make a column: a reporter's does not make the news they narrate their account. The document
 must also speak in the first person outside its quotations ("I", "we", "our") in more than one
 paragraph, which news narration does not.
+
+A court's opinion says who wrote it in its own conventions: the line that names the justice who
+delivered the Court's opinion (the majority: the Court speaks) or, opening a separate opinion,
+"JUSTICE ALDER, with whom JUSTICE BIRCH joins, dissenting" (that justice, dissenting or concurring).
 """
 
 from __future__ import annotations
@@ -31,6 +35,18 @@ FIRST_PERSON_LINES = 2
 _BYLINE_RE = re.compile(r"^(?:[A-Za-z]+\s+)?by\s+(?=[A-Z])", re.IGNORECASE)
 _FINAL_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _OWN = frozenset({"our", "my"})
+_JUSTICE = r"(?:CHIEF\s+)?JUSTICE\s+[A-Z][A-Z'’-]+"
+_DELIVERED_RE = re.compile(
+    rf"(?:{_JUSTICE}|[A-Z][A-Z'’-]+,\s+(?:C\.\s*)?J\.),?\s+delivered\s+the\s+opinion\s+"
+    r"(?:of|for)\s+(?:the|a\s+unanimous)\s+Court"
+)
+_SEPARATE_RE = re.compile(
+    rf"^\s*(?:Statement\s+of\s+)?({_JUSTICE})(?:,\s+with\s+whom\s+[^.]*?\s+joins?)?,?\s+"
+    r"((?:concurring|dissenting|respecting)[^.]*)",
+    re.MULTILINE,
+)
+_WRAPPED_WORD = re.compile(r"(?<=\w)-[ \t]*\n\s*(?=\w)")
+OPINION_OPENING = 3000  # a separate opinion names its writer in its first lines, after the caption
 _FROM = frozenset({"from", "by", "of"})
 
 
@@ -45,6 +61,8 @@ class Author:
 
 def author(text: str) -> Author | None:
     """The writer of a document written in its writer's first person, if the document names them."""
+    if (court := opinion(text)) is not None:
+        return court
     lines = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
     parsed = analysis(text)
     found = _byline(lines, parsed) or _tagline(lines, parsed) or _headline(lines, parsed)
@@ -52,6 +70,22 @@ def author(text: str) -> Author | None:
         return None
     spoken = sum(1 for at, line in lines if first_person(parsed.span(at, at + len(line))))
     return found if spoken >= FIRST_PERSON_LINES else None
+
+
+def opinion(text: str) -> Author | None:
+    """The voice of a court's opinion: a justice's separate opinion (dissenting, concurring, or a
+    statement respecting an order) by its opening line, else the majority where the document names
+    the justice who delivered the Court's opinion."""
+    head = _WRAPPED_WORD.sub("", text[:OPINION_OPENING])  # "dis-\nsenting"
+    m = _SEPARATE_RE.search(head)
+    if m is not None and not _DELIVERED_RE.search(head[: m.start()]):
+        name = " ".join(w.capitalize() for w in m.group(1).split())
+        # an opinion that concurs in part and dissents in part dissents; one "respecting" an order states
+        kind = next((k for k in ("dissenting", "concurring") if k in m.group(2)), "")
+        return Author(name, f"{kind} opinion" if kind else "statement")
+    if _DELIVERED_RE.search(" ".join(text.split())):
+        return Author("The majority", "the opinion of the Court")
+    return None
 
 
 def _phrase(parsed: Analysis, at: int, line: str, phrase: str) -> Span:
