@@ -137,6 +137,10 @@ def test_one_side_heard_abstains_with_the_reason() -> None:
             '"For them this is not a relic. It is family," she said.',
             "For them this is not a relic. It is family",
         ),
+        (  # a hard-wrapped text broke words at its line ends
+            "The board said the ferry had to stop its\n  night crossings until the har-\n  bour was dredged.",
+            "The ferry had to stop its night crossings until the harbour was dredged",
+        ),
     ],
 )
 def test_a_claim_is_the_reported_clause_or_the_quotation(sentence: str, claim: str) -> None:

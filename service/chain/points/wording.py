@@ -5,6 +5,7 @@ contradiction."""
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ _CLAUSE_DEPS = frozenset({"ccomp", "xcomp"})
 # A time or an amount is when or how much, not what a point is about ("last few years", "1000 people").
 _AMOUNTS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "PERCENT", "ORDINAL", "MONEY"})
 _NOT_TOPIC = frozenset({"det", "poss", "case", "nummod", "predet"})
+_HARD_HYPHEN = re.compile(r"(?<=\w)-[ \t]*\n\s*(?=\w)")
 
 
 def claim_from(sentence: Span) -> str:
@@ -49,6 +51,7 @@ def claim_from(sentence: Span) -> str:
         a, b = max(spans, key=lambda span: span[1] - span[0], default=(0, 0))
         if 2 * len(sentence.text[a:b].split()) >= n_words:
             text = sentence.text[a:b]
+    text = _HARD_HYPHEN.sub("", text)  # "de-\nfendant", a word a hard-wrapped text broke at a line end
     text = " ".join(text.strip(" \"“”‘’'«».,;:").split())
     words = text.split()
     if len(words) > CLAIM_WORDS:
@@ -93,7 +96,7 @@ def _nouns(members: list[Statement], names: set[str]) -> tuple[Counter[str], dic
             if head.pos_ != "NOUN" or len(lemma) < 4 or head.ent_type_ in _AMOUNTS or keys(head.text) & names:
                 continue
             cut = {d.i for t in chunk if t.dep_ in _NOT_TOPIC for d in t.subtree}  # "more than 1000"
-            words = [t.text for t in chunk if t.i not in cut and t.pos_ not in ("PRON", "PUNCT")]
+            words = [t.text for t in chunk if t.i not in cut and t.pos_ not in ("PRON", "PUNCT", "SPACE")]
             phrases.setdefault(lemma, Counter())[" ".join(words)] += 1
             if lemma not in seen:
                 seen.add(lemma)
