@@ -62,6 +62,9 @@ def _vectors(statements: list[Statement]) -> np.ndarray:
          ["police", "passer-by", "accused cyclist"]),
         ("How do the council, the mayor himself and the tenants each stand on the rent freeze?",
          ["council", "mayor", "tenants"]),
+        ("What did the ferry company, the lawyer hired to argue for the town and the harbour board say?",
+         ["ferry company", "lawyer", "harbour board"]),
+        ("What do the guard and the driver each say happened at the gate?", ["guard", "driver"]),
     ],
 )  # fmt: skip
 def test_the_parties_a_question_lists_by_name_or_by_role(question: str, parties: list[str]) -> None:

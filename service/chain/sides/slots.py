@@ -115,7 +115,11 @@ def _subjects(doc: Doc) -> list[tuple[int, int]]:
         at = tok.i + 2 if viewed else tok.i + 1
         opener = doc[at] if at < len(doc) and doc[at].lower_ in _AUX else tok
         start = end = opener.i + 1
-        while end < len(doc) and not _closes(doc, end, start, opener, viewed) and not _stops(doc, end, start):
+        while (
+            end < len(doc)
+            and not _closes(doc, end, start, opener, viewed)
+            and not _stops(doc, end, start, opener)
+        ):
             end += 1
         if end < len(doc) and end > start and _closes(doc, end, start, opener, viewed):
             found.append((start, end))
@@ -140,7 +144,7 @@ def _closes(doc: Doc, i: int, start: int, opener: Token, viewed: bool = False) -
     describes a party ("the accused driver") is no verb of the clause."""
     tok = doc[i]
     lemma, word = tok.lemma_.casefold(), tok.lower_
-    if i == start or tok.dep_ == "amod":
+    if i == start or tok.dep_ == "amod" or _describes(doc, i, start, opener):
         return False
     if viewed and tok.pos_ == "VERB" and tok.dep_ in _CLAUSE_DEPS:
         return True
@@ -155,6 +159,7 @@ def _closes(doc: Doc, i: int, start: int, opener: Token, viewed: bool = False) -
     last = i + 1 >= len(doc) or doc[i + 1].is_punct  # "... and how did X respond?"
     verbless = (
         last
+        or doc[i - 1].lower_ in _QUANTIFIERS  # "X and Y each say happened"
         or tok.dep_ == "ROOT"
         or tok.head.i == opener.i
         or (tok.head.dep_ == "ROOT" and tok.head.pos_ == "NOUN")
@@ -162,7 +167,21 @@ def _closes(doc: Doc, i: int, start: int, opener: Token, viewed: bool = False) -
     return verbless and doc[i - 1].pos_ not in ("ADJ", "ADP") and doc[i - 1].lower_ not in ("a", "an", "the")
 
 
-def _stops(doc: Doc, i: int, start: int) -> bool:
+def _describes(doc: Doc, i: int, start: int, opener: Token) -> bool:
+    """Whether `doc[i]` is in a participle's phrase describing a party, up to the next comma or
+    "and": after "did", the clause's own verb is never in a past form, so "the lawyer appointed to
+    defend the ruling" is all subject."""
+    if opener.lemma_.casefold() != "do":
+        return False
+    for j in range(i, start, -1):
+        if doc[j].text == "," or doc[j].lower_ in ("and", "or"):
+            return False
+        if doc[j].tag_ in ("VBN", "VBD") and doc[j - 1].pos_ == "NOUN":
+            return True
+    return False
+
+
+def _stops(doc: Doc, i: int, start: int, opener: Token | None = None) -> bool:
     """The end of a question clause's subject: its own verb (not a participle describing a party),
     the sentence's end, or the next question ("..., and what does ...")."""
     tok = doc[i]
@@ -170,6 +189,8 @@ def _stops(doc: Doc, i: int, start: int) -> bool:
         return True
     if tok.lower_ in _WH and (i == start or doc[i - 1].lower_ in (",", "and", "or")):
         return True
+    if opener is not None and _describes(doc, i, start, opener):
+        return False
     return tok.pos_ in ("VERB", "AUX") and tok.dep_ in _CLAUSE_DEPS
 
 
@@ -228,7 +249,12 @@ def _party(doc: Doc, start: int, end: int) -> Span | None:
     """The party's own words in `doc[start:end]`: no description after it, no quantifier or
     adverb, no possessive word or ending, no position noun ("Velora's competing claims" -> "Velora")."""
     for i in range(start, end):
-        if doc[i].lower_ in _POST or (doc[i].tag_ == "VBN" and doc[i].dep_ == "acl"):
+        described = (doc[i].tag_ == "VBN" and doc[i].dep_ == "acl") or (
+            doc[i].tag_ in ("VBN", "VBD")
+            and i > start
+            and doc[i - 1].pos_ == "NOUN"  # "the lawyer appointed"
+        )
+        if doc[i].lower_ in _POST or described:
             end = i
             break
     while end > start and (
