@@ -12,7 +12,7 @@ import pytest
 from service.chain.attribution.statements import described_beside, number_statements
 from service.chain.points import lineup
 from service.chain.sides.backbone import Backbone, backbone
-from service.chain.sides.placement import keys
+from service.chain.sides.placement import keys, match_side
 from service.chain.sides.question import Question, question_parties, unmentioned
 from service.library import sentences
 from service.models import Statement
@@ -197,3 +197,24 @@ def test_a_speaker_the_question_names_for_a_party_speaks_for_it() -> None:
 def test_a_question_whose_matter_is_absent_is_refused(question: str, refused: bool) -> None:
     text = "Velora said the dam and the harbour were safe. Castamir said the dam had failed before."
     assert bool(unmentioned(Question.parse(question), [text])) is refused
+
+
+@pytest.mark.parametrize(
+    ("described", "sides", "side"),
+    [
+        ("Velora County Attorney", ["the authorities", "a witness", "the accused driver"], "the authorities"),
+        ("police and county officials", ["the authorities", "a witness"], "the authorities"),
+        (
+            "the University of Tallis",
+            ["the court", "Velora Ferries", "the legal experts"],
+            "the legal experts",
+        ),
+        ("Velora County Attorney", ["the police", "the prosecutors"], None),  # both are authorities
+    ],
+)
+def test_a_title_or_body_of_a_kind_names_the_party_of_that_kind(
+    described: str, sides: list[str], side: str | None
+) -> None:
+    """A question may name a party by its kind ("the authorities", "the experts"); the documents name
+    its speakers by title or body ("County Attorney", "of the University of Tallis")."""
+    assert match_side(described, sides) == side

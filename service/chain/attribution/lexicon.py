@@ -32,6 +32,7 @@ DISPUTE_VERBS = _words("dispute_verbs")
 CLAUSE_SPEECH_VERBS = _words("clause_speech_verbs")
 COUNTING_WORDS = _words("counting_words")
 KIN = _words("kin")
+KINDS = {word: kind for kind, words in _DATA["kinds"].items() for word in str(words).split()}
 DISPUTE_NOUNS = _words("dispute_nouns")
 POSITION_NOUNS = _words("position_nouns")
 GENERIC_PARTIES = _words("generic_parties")

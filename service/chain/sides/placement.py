@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from ...models import Statement
-from ..attribution.lexicon import KIN
+from ..attribution.lexicon import KIN, KINDS
 
 if TYPE_CHECKING:
     from spacy.tokens import Span, Token
@@ -37,7 +37,8 @@ def keys(text: str) -> set[str]:
     """Words that identify a party: 5-letter stems, and 4-letter ones for a capitalised word, so that
     a demonym meets its country ("Ruritanian" and "Ruritania"); not for a first name (a capitalised
     word before another), which would make every Marian a Marianne. An acronym is a key as written;
-    a word of kin names the family. Generic words are left out."""
+    a word of kin names the family, and a title or body of a kind names that kind of party ("police"
+    and "the authorities"; see lexicon.yaml). Generic words are left out."""
     out: set[str] = set()
     words = WORD_RE.findall(_DOTTED.sub(lambda m: m.group(0).replace(".", ""), text))
     for n, word in enumerate(words):
@@ -47,6 +48,8 @@ def keys(text: str) -> set[str]:
         low = word.casefold().rstrip("'’s")
         if low in KIN:  # a mother, a son or a widow speaks for the family
             out.add("famil")
+        if (kind := KINDS.get(word.casefold())) is not None:  # a county attorney for the authorities
+            out.add("%" + kind)
         if len(low) < 3 or low in _GENERIC:
             continue
         out.add(low[:5])
