@@ -13,6 +13,7 @@ from ..models import Chunk, Span
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SPACE = re.compile(r"\s")
+_BYLINE = re.compile(r"by\s+[A-Z]")
 WRAPPED_LINES = 3  # breaks before a paragraph's last line that make it a wrapped block, at the least
 
 
@@ -107,7 +108,8 @@ def unwrapped(paragraph: str) -> str:
     )
     out = []
     for line, after in itertools.pairwise(lines):
-        inside = block or after.lstrip()[:1].islower() or line.rstrip().endswith(("-", ","))
+        lower = after.lstrip()[:1].islower() and not _BYLINE.match(after.lstrip())  # "by Ana Ruse" is a line
+        inside = block or lower or line.rstrip().endswith(("-", ","))
         out.append(line + (" " if inside else "\n"))
     return "".join(out) + lines[-1]
 
