@@ -252,3 +252,18 @@ def test_headline_matter_is_marked_and_the_body_is_not() -> None:
 )
 def test_a_document_without_prose_after_its_lines_has_no_headline_matter(text: str) -> None:
     assert headings(text, sentences(text)) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ('Mayor Ana Ruse opposed the board\'s plan: "This toll will empty our streets."', "Ana Ruse"),
+        (
+            'The Velora Ferry Company was blunt: "We have never raised a fare without notice."',
+            "The Velora Ferry Company",
+        ),
+        ('The report was clear: "Costs rose by half in a year."', ""),  # a report's words are no voice
+    ],
+)
+def test_a_quotation_after_a_colon_is_its_clauses_subjects(text: str, speaker: str) -> None:
+    assert speaker_of(text, text[:8]) == speaker
