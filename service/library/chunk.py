@@ -14,6 +14,7 @@ from ..models import Chunk, Span
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SPACE = re.compile(r"\s")
 _BYLINE = re.compile(r"by\s+[A-Z]")
+_BROKEN_WORD = re.compile(r"(?<=\w)-[ \t]*\n\s*(?=\w)")
 WRAPPED_LINES = 3  # breaks before a paragraph's last line that make it a wrapped block, at the least
 
 
@@ -88,6 +89,12 @@ def segments(text: str) -> tuple[tuple[int, int], ...]:
         if cursor < len(par):  # anything pysbd left behind at the end of the paragraph
             out.append(_tight(text, p_start + cursor, p_end))
     return tuple((a, b) for a, b in out if b > a)
+
+
+def rejoined(text: str) -> str:
+    """`text` with the words a hard-wrapped text broke at its line ends made whole ("de-\nfendant"
+    -> "defendant"): for reading, never for quoting (offsets change)."""
+    return _BROKEN_WORD.sub("", text)
 
 
 def unwrapped(paragraph: str) -> str:

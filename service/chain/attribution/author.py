@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ...library import rejoined
 from .lexicon import SPEECH_NOUNS, SPEECH_VERBS
 from .parse import Analysis, analysis, nlp
 from .patterns import first_person_words
@@ -45,7 +46,6 @@ _SEPARATE_RE = re.compile(
     r"((?:concurring|dissenting|respecting)[^.]*)",
     re.MULTILINE,
 )
-_WRAPPED_WORD = re.compile(r"(?<=\w)-[ \t]*\n\s*(?=\w)")
 OPINION_OPENING = 3000  # a separate opinion names its writer in its first lines, after the caption
 _FROM = frozenset({"from", "by", "of"})
 
@@ -76,7 +76,7 @@ def opinion(text: str) -> Author | None:
     """The voice of a court's opinion: a justice's separate opinion (dissenting, concurring, or a
     statement respecting an order) by its opening line, else the majority where the document names
     the justice who delivered the Court's opinion."""
-    head = _WRAPPED_WORD.sub("", text[:OPINION_OPENING])  # "dis-\nsenting"
+    head = rejoined(text[:OPINION_OPENING])  # "dis-\nsenting"
     m = _SEPARATE_RE.search(head)
     if m is not None and not _DELIVERED_RE.search(head[: m.start()]):
         name = " ".join(w.capitalize() for w in m.group(1).split())

@@ -5,10 +5,10 @@ contradiction."""
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from ...library import rejoined
 from ...models import Statement
 from ..attribution.quotes import quote_spans
 from ..sides.placement import keys
@@ -25,7 +25,6 @@ _CLAUSE_DEPS = frozenset({"ccomp", "xcomp"})
 # A time or an amount is when or how much, not what a point is about ("last few years", "1000 people").
 _AMOUNTS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "PERCENT", "ORDINAL", "MONEY"})
 _NOT_TOPIC = frozenset({"det", "poss", "case", "nummod", "predet"})
-_HARD_HYPHEN = re.compile(r"(?<=\w)-[ \t]*\n\s*(?=\w)")
 
 
 def claim_from(sentence: Span) -> str:
@@ -51,7 +50,7 @@ def claim_from(sentence: Span) -> str:
         a, b = max(spans, key=lambda span: span[1] - span[0], default=(0, 0))
         if 2 * len(sentence.text[a:b].split()) >= n_words:
             text = sentence.text[a:b]
-    text = _HARD_HYPHEN.sub("", text)  # "de-\nfendant", a word a hard-wrapped text broke at a line end
+    text = rejoined(text)  # "de-\nfendant", a word a hard-wrapped text broke at a line end
     text = " ".join(text.strip(" \"“”‘’'«».,;:").split())
     words = text.split()
     if len(words) > CLAIM_WORDS:
