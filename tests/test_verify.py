@@ -299,3 +299,19 @@ def test_a_side_is_not_its_own_speaker() -> None:
         "Pakistan": ["Khawaja Asif"],
         "Afghanistan": ["Zabihullah Mujahid"],
     }
+
+
+def test_a_speaker_named_over_a_line_break_is_one_speaker() -> None:
+    """Hard-wrapped text breaks a name over two lines; the side lists it once, on one line."""
+    from service.chain.verify import _speakers
+
+    text = (
+        "The Court of\nAppeals held that the toll was a tax. The Court of Appeals added that it was unfair."
+    )
+    first, second = text.split(". ")
+    cited = [
+        Statement(sid="S1", doc_id="a", start=0, end=len(first), text=first, speaker="The Court of\nAppeals"),
+        Statement(sid="S2", doc_id="a", start=len(first) + 2, end=len(text), text=second,
+                  speaker="The Court of Appeals"),
+    ]  # fmt: skip
+    assert _speakers("courts", [], cited) == ["The Court of Appeals"]

@@ -116,11 +116,11 @@ def _speakers(side: str, claimed: list[str], cited: list[Statement]) -> list[str
     """Speakers the model named that appear in the side's statements, plus the speakers found by
     rules in those statements; names that appear nowhere, or that are the side itself, are dropped.
     A document's writer (a column's, a justice's opinion) is named by the document, not the quote."""
-    text = " ".join(s.text for s in cited)
-    writers = {s.speaker for s in cited if s.why.speaker_rule == "column_writer"}
+    text = " ".join(" ".join(s.text for s in cited).split())
+    writers = {" ".join(s.speaker.split()) for s in cited if s.why.speaker_rule == "column_writer"}
     out: list[str] = [side]
     for name in [*claimed, *(s.speaker for s in cited)]:
-        name = name.strip()
+        name = " ".join(name.split())  # a name a hard-wrapped text broke over two lines
         if len(name) < 3 or name.casefold() in (n.casefold() for n in out):
             continue
         if name in writers or _has_word(text, name) or _has_word(text, name.split()[-1]):

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ...models import Statement, Why
+from ...wording import possessive
 from .placement import (
     MAX_SIDES,
     Placed,
@@ -206,7 +207,7 @@ def backbone_for(
             unplaced[sid] = f"its side is not among the {MAX_SIDES} most heard ({p.side})"
     reason = ""
     if len(heard) < 2:
-        who = f"only {heard[0]}'s account" if heard else "no side's account"
+        who = f"only {possessive(heard[0])} account" if heard else "no side's account"
         on = " on what the question asks" if off else ""
         reason = f"{who}{on} is in the documents; there is nothing to compare"
     return Backbone(
