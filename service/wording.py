@@ -16,13 +16,13 @@ STOP = frozenset(
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-@cache
 def possessive(name: str) -> str:
     """`name`'s possessive: "the union's", "the protesters'" (a plural in -s takes the apostrophe alone)."""
     plural = name.endswith("s") and not name.endswith("ss") and name[:1].islower()
     return f"{name}'" if plural else f"{name}'s"
 
 
+@cache
 def stop_words() -> frozenset[str]:
     """spaCy's stop list for the parser's language (`en`), imported on first use: importing this
     module, or the chain, loads no spaCy."""
