@@ -83,7 +83,7 @@ def opinion(text: str) -> Author | None:
         # an opinion that concurs in part and dissents in part dissents; one "respecting" an order states
         kind = next((k for k in ("dissenting", "concurring") if k in m.group(2)), "")
         return Author(name, f"{kind} opinion" if kind else "statement")
-    if _DELIVERED_RE.search(" ".join(text.split())):
+    if _DELIVERED_RE.search(text):  # its \s+ spans the line breaks
         return Author("The majority", "the opinion of the Court")
     return None
 
