@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...models import Statement
-from ...wording import possessive
 from ..draft import Citation, Draft, DraftAccount, DraftPoint, DraftSide
-from ..sides.backbone import Backbone, argued
+from ..sides.backbone import Backbone, argued, heard_only
 from ..sides.placement import keys
 from .pairing import PAIR_AT, group
 from .wording import claim_from, denies, topics
@@ -23,8 +22,7 @@ def draft(
     quoted = {labels[statements[i].sid] for i in cited}
     heard = [side for side in bone.sides if side in quoted]
     if len(heard) < 2:
-        who = f"only {possessive(heard[0])} account" if heard else "no side's account"
-        return Draft(answerable=False, reason=bone.reason or f"{who} is in the documents")
+        return Draft(answerable=False, reason=bone.reason or f"{heard_only(heard)} is in the documents")
     # In a list of arguments (no one speaks) each argument answers the same motion, so each pairs
     # with the other side's nearest one however little their words share ("A flat fee is fairer").
     pair_at = -1.0 if argued(statements) else PAIR_AT

@@ -207,14 +207,19 @@ def backbone_for(
             unplaced[sid] = f"its side is not among the {MAX_SIDES} most heard ({p.side})"
     reason = ""
     if len(heard) < 2:
-        who = f"only {possessive(heard[0])} account" if heard else "no side's account"
         on = " on what the question asks" if off else ""
-        reason = f"{who}{on} is in the documents; there is nothing to compare"
+        reason = f"{heard_only(heard)}{on} is in the documents; there is nothing to compare"
     return Backbone(
         heard or sides, {sid: p.side for sid, p in placed.items()}, open_speakers,
         {speaker: p.side for speaker, p in weak.items()}, open_statements, reason, list(asked or []),
         placed, unplaced,
     )  # fmt: skip
+
+
+def heard_only(heard: list[str]) -> str:
+    """Whose account the documents hold when fewer than two sides are heard: "only the union's
+    account", "no side's account"."""
+    return f"only {possessive(heard[0])} account" if heard else "no side's account"
 
 
 def _by_affiliation(affiliation: str, sides: list[str]) -> Placed | None:
