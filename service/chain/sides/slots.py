@@ -176,9 +176,15 @@ def _describes(doc: Doc, i: int, start: int, opener: Token) -> bool:
     for j in range(i, start, -1):
         if doc[j].text == "," or doc[j].lower_ in ("and", "or"):
             return False
-        if doc[j].tag_ in ("VBN", "VBD") and doc[j - 1].pos_ == "NOUN":
+        if _participle_after_noun(doc, j):
             return True
     return False
+
+
+def _participle_after_noun(doc: Doc, i: int) -> bool:
+    """Whether `doc[i]` is a past form right after a noun ("the lawyer appointed"), which the small
+    parser tags a past participle or a past tense."""
+    return doc[i].tag_ in ("VBN", "VBD") and i > 0 and doc[i - 1].pos_ == "NOUN"
 
 
 def _stops(doc: Doc, i: int, start: int, opener: Token | None = None) -> bool:
@@ -250,9 +256,7 @@ def _party(doc: Doc, start: int, end: int) -> Span | None:
     adverb, no possessive word or ending, no position noun ("Velora's competing claims" -> "Velora")."""
     for i in range(start, end):
         described = (doc[i].tag_ == "VBN" and doc[i].dep_ == "acl") or (
-            doc[i].tag_ in ("VBN", "VBD")
-            and i > start
-            and doc[i - 1].pos_ == "NOUN"  # "the lawyer appointed"
+            i > start and _participle_after_noun(doc, i)
         )
         if doc[i].lower_ in _POST or described:
             end = i
