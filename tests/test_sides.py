@@ -121,6 +121,20 @@ def test_a_party_named_only_by_role_is_the_voice_no_name_placed() -> None:
     assert {bone.why[s.sid].rule for s in lund} == {"remaining_voice"}
 
 
+def test_someone_the_question_asks_about_is_no_remaining_voice() -> None:
+    """The Harbour Board is what the question asks about, not a voice of the tenants: they are unheard."""
+    text = (
+        "Quay fees\n\n"
+        "The Harbour Board said the new fee would pay for the dredging. "
+        "The Harbour Board said it expected the work to take a year. "
+        "The fishing crews said the fee would ruin them."
+    )
+    question = "What do the fishing crews and the tenants say about the Harbour Board's fee?"
+    _, bone = _backbone(text, question)
+    assert "tenants" not in set(bone.labels.values())
+    assert bone.reason.startswith("only fishing crews' account")
+
+
 @pytest.mark.parametrize(
     ("sentence", "speaker", "rule"),
     [

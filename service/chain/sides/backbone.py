@@ -94,7 +94,7 @@ def backbone(
     # is the voice the documents quote most that no rule placed.
     unheard = [p for p in parties if p not in bone.voiced()]
     if len(parties) >= 2 and len(unheard) == 1:
-        voice = _most_heard(bone.open_speakers, statements, sides)
+        voice = _most_heard(open_voices(bone, question), statements, sides)
         if voice is not None:
             found[voice] = Placed(unheard[0], "remaining_voice", voice)
             bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties, found=found)
@@ -114,6 +114,14 @@ def _named_for(question: Question, parties: list[str], statements: list[Statemen
             if alias is not None and s.speaker not in out:
                 out[s.speaker] = Placed(party, "question_names", alias)
     return out
+
+
+def open_voices(bone: Backbone, question: Question) -> list[str]:
+    """The speakers no rule placed, less those the question names besides its parties: "the Harbour
+    Board" in "What do the crews and the tenants say about the Harbour Board's fee?" is what is
+    asked about, not a voice of either party."""
+    other = keys(question.others)
+    return [s for s in bone.open_speakers if not (other and keys(s) and keys(s) <= other)]
 
 
 def open_counts(speakers: list[str], statements: list[Statement], sides: list[str]) -> Counter[str]:

@@ -57,6 +57,14 @@ class Question:
         return slot_parties(self.doc)
 
     @functools.cached_property
+    def others(self) -> str:
+        """The proper names it gives besides its parties and those standing for them ("about the
+        Harbour Board's fee"): someone it asks about, not a voice of one of its parties."""
+        named = {w for p in self.names for w in p.split()}
+        named |= {w for names in self.aliases.values() for n in names for w in n.split()}
+        return " ".join(t.text for t in self.doc if t.pos_ == "PROPN" and t.text not in named)
+
+    @functools.cached_property
     def aliases(self) -> dict[str, list[str]]:
         """Party -> the people or bodies the question names as standing for it."""
         return {_trim(p.text): names for p, names in self.slots if names}

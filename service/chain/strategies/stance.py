@@ -80,7 +80,7 @@ def settle(
     # Only where the rules hear fewer than two sides through a speaker: where they hear two, the
     # small model's extra placements cost more attribution than they add (docs/RESULTS.md).
     left = unheard(bone) if len(bone.voiced()) < 2 else []
-    shown = candidates(bone, statements) if left else []
+    shown = candidates(bone, statements, question) if left else []
     if shown:
         try:
             voiced = voices(backend(), question.text, bone.asked, left, shown, usage)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from ...llm import Backend, Usage
 from ...models import Statement
-from ..sides.backbone import Backbone, open_counts
+from ..sides.backbone import Backbone, open_counts, open_voices
+from ..sides.question import Question
 from .pick import pick_sides
 
 MAX_VOICES = 8  # speakers in the call, the most quoted first
@@ -39,9 +40,10 @@ def unheard(bone: Backbone) -> list[str]:
     return [p for p in bone.asked if p not in heard] if len(bone.asked) >= 2 else []
 
 
-def candidates(bone: Backbone, statements: list[Statement]) -> list[Voice]:
-    """The speakers no rule placed (or only guessed by proximity), the most quoted first."""
-    said = open_counts(bone.open_speakers, statements, bone.asked)
+def candidates(bone: Backbone, statements: list[Statement], question: Question) -> list[Voice]:
+    """The speakers no rule placed (or only guessed by proximity), the most quoted first; not those
+    the question names besides its parties (see open_voices)."""
+    said = open_counts(open_voices(bone, question), statements, bone.asked)
     first = {}
     for s in statements:
         first.setdefault(s.speaker, " ".join(s.text.split())[:SENTENCE_CHARS])
