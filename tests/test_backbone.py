@@ -86,6 +86,7 @@ def test_a_side_heard_only_in_a_headline_has_nothing_to_quote() -> None:
             ["sharing", "river", "water"],
         ),
         ("How do Ruritania and Borduria differ over the ferry talks?", []),  # "talks" is carried
+        ("What does each say about why the Orvel talks failed?", []),  # "talk" is carried by "talks"
         ("How do Ruritania and Borduria differ over the ferry timetable?", []),  # half is enough
         ("Why did Ruritania and Borduria fall out?", []),  # names no matter: never refused here
         ("How do Ruritania and Borduria differ in their accounts?", []),  # "in" names no matter

@@ -167,6 +167,23 @@ def test_a_matter_only_the_narration_mentions_is_refused(monkeypatch: pytest.Mon
     assert not on.abstained and {s.name for s in on.sides} == {"Ruritania", "Borduria"}
 
 
+def test_a_matter_word_the_speakers_say_in_another_form_is_carried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """"talk" in the question is carried by "talks" in what the sides say; only "Orvel" is missing,
+    and one missing word never refuses."""
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    text = (
+        "Ruritania and Borduria blame each other\n\n"
+        "Ruritanian envoy Ana Ruse said Borduria had walked out of the talks. "
+        "“They never wanted an agreement,” Ruse said. "
+        "Bordurian minister Karl Ode said Ruritania had broken off the talks over fishing rights."
+    )
+    with open_service(Settings()) as service:
+        service.ingest(Loaded(text=text, source="talks.txt", title="Talks"))
+        result = service.ask("What do Ruritania and Borduria each say about why the Orvel talks failed?")
+    assert not result.abstained, result.reason
+    assert {s.name for s in result.sides} == {"Ruritania", "Borduria"}
+
+
 def test_someone_introduced_before_speaking_speaks_for_their_body(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
     text = (
