@@ -168,7 +168,7 @@ def test_a_matter_only_the_narration_mentions_is_refused(monkeypatch: pytest.Mon
 
 
 def test_a_matter_word_the_speakers_say_in_another_form_is_carried(monkeypatch: pytest.MonkeyPatch) -> None:
-    """"talk" in the question is carried by "talks" in what the sides say; only "Orvel" is missing,
+    """The question's "talk" is carried by "talks" in what the sides say; only "Orvel" is missing,
     and one missing word never refuses."""
     monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
     text = (
