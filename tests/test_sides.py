@@ -121,6 +121,25 @@ def test_a_party_named_only_by_role_is_the_voice_no_name_placed() -> None:
     assert {bone.why[s.sid].rule for s in lund} == {"remaining_voice"}
 
 
+def test_a_body_and_its_demonym_are_one_side_when_the_question_names_none() -> None:
+    """ "Ruritania" and "Ruritanian" name one body: as two sides neither would be distinctive, and
+    no Ruritanian speaker would be placed."""
+    text = (
+        "Ferry talks fail\n\n"
+        "Ana Ruse, the foreign minister of Ruritania, said the ferry talks had failed. "
+        "Ana Ruse said Borduria had walked out. "
+        "Ruritanian envoy Karl Ode said the fares were fair. "
+        "Karl Ode said the timetable was agreed. "
+        "Bordurian minister Mia Lund said Ruritania had lied. "
+        "Lund said the fares were too high."
+    )
+    statements, bone = _backbone(text, "How does each side describe the failed talks?")
+    assert len(bone.sides) == 2 and bone.sides[0].startswith("Ruritania")
+    assert {bone.labels.get(s.sid) for s in statements if s.speaker in ("Ana Ruse", "Karl Ode")} == {
+        bone.sides[0]
+    }
+
+
 def test_someone_the_question_asks_about_is_no_remaining_voice() -> None:
     """The Harbour Board is what the question asks about, not a voice of the tenants: they are unheard."""
     text = (

@@ -195,12 +195,26 @@ def subject_side(sentence: Span, sides: list[str]) -> Placed | None:
     return None
 
 
+def _one_name(a: str, b: str) -> bool:
+    """Whether two names name one party: the keys of one hold the other's ("Asif", "Khawaja Asif"),
+    or they share a proper name's stem ("Pakistani", "Pakistan"). A shared first name is not enough."""
+    ka, kb = keys(a), keys(b)
+    return bool(ka and kb) and (ka <= kb or kb <= ka or any(k.startswith("^") for k in ka & kb))
+
+
 def side_groups(statements: list[Statement], affiliations: dict[str, Counter[str]]) -> list[str]:
     """Sides when the question names fewer than two: the bodies the speakers speak for (or the
-    speakers themselves), those heard in at least two statements, most heard first."""
+    speakers themselves), those heard in at least two statements, most heard first. Names that
+    share a key are one side, under the name heard most ("Pakistani" and "Pakistan" are one body;
+    as two sides, neither would be distinctive and no speaker would be placed)."""
     heard = Counter[str]()
     for s in statements:
         if s.speaker:
             votes = affiliations.get(s.speaker) or Counter({s.affiliation: 1} if s.affiliation else {})
             heard[votes.most_common(1)[0][0] if votes else s.speaker] += 1
-    return [name for name, n in heard.most_common(MAX_SIDES) if n >= 2]
+    groups: dict[str, int] = {}
+    for name, n in heard.most_common():
+        same = next((g for g in groups if _one_name(g, name)), name)
+        groups[same] = groups.get(same, 0) + n
+    ranked = sorted(groups.items(), key=lambda kv: -kv[1])
+    return [name for name, n in ranked[:MAX_SIDES] if n >= 2]
