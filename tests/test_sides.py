@@ -65,6 +65,10 @@ def _vectors(statements: list[Statement]) -> np.ndarray:
         ("What did the ferry company, the lawyer hired to argue for the town and the harbour board say?",
          ["ferry company", "lawyer", "harbour board"]),
         ("What do the guard and the driver each say happened at the gate?", ["guard", "driver"]),
+        # A place naming an event sets the scene; two names joined on it are its parties.
+        ("Who is to blame for the collapse of the Geneva talks?", []),
+        ("Why did the France–Germany talks in Geneva fail, and how does each side tell it?",
+         ["France", "Germany"]),
     ],
 )  # fmt: skip
 def test_the_parties_a_question_lists_by_name_or_by_role(question: str, parties: list[str]) -> None:

@@ -35,6 +35,7 @@ COUNTING_WORDS = _words("counting_words")
 KIN = _words("kin")
 KINDS = {word: kind for kind, words in _DATA["kinds"].items() for word in str(words).split()}
 DISPUTE_NOUNS = _words("dispute_nouns")
+EVENT_NOUNS = _words("event_nouns")
 POSITION_NOUNS = _words("position_nouns")
 GENERIC_PARTIES = _words("generic_parties")
 

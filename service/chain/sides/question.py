@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...models import Statement
-from ..attribution.lexicon import DISPUTE_VERBS, GENERIC_PARTIES, POSITION_NOUNS, SPEECH_VERBS
+from ..attribution.lexicon import DISPUTE_VERBS, EVENT_NOUNS, GENERIC_PARTIES, POSITION_NOUNS, SPEECH_VERBS
 from ..attribution.parse import parse_text
 from ..attribution.quotes import quote_spans
 from .placement import WORD_RE, keys, title_of
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 # Ferrymen's Lodge"); a building the dispute is over is its subject, and one that only sets the
 # scene is never heard, so it drops out.
 _PARTY_LABELS = frozenset({"ORG", "GPE", "NORP", "PERSON", "FAC"})
+_PLACES = frozenset({"GPE", "LOC", "FAC"})
+_JOINS = frozenset({"-", "–", "—", "/", "and", "&"})  # "the Ruritania–Borduria talks": two parties
 # The prepositions that name what is disputed; "in their accounts", "after the talks" do not, but
 # they, too, set the matter or the scene rather than name a party.
 _DISPUTED_PREPS = frozenset("over about on regarding concerning".split())
@@ -101,7 +103,10 @@ def question_parties(question: Question, statements: Sequence[Statement] = ()) -
     spans: list[tuple[int, int]] = [
         part
         for e in doc.ents
-        if e.label_ in _PARTY_LABELS and not _is_subject_matter(e.root) and e.start not in quoted
+        if e.label_ in _PARTY_LABELS
+        and not _is_subject_matter(e.root)
+        and not _scene(e.root)
+        and e.start not in quoted
         for part in _coordinated(doc, e.start, e.end)
     ]
     # Runs of proper nouns, through the names the recogniser found ("Mayor" + "Lena Ostrova") and a
@@ -112,7 +117,7 @@ def question_parties(question: Question, statements: Sequence[Statement] = ()) -
         if tok is not None and tok.i not in other and _in_name(doc, tok, run):
             run.append(tok.i)
             continue
-        if run and not _is_subject_matter(doc[run[-1]]):
+        if run and not _is_subject_matter(doc[run[-1]]) and not _scene(doc[run[-1]]):
             spans.append((run[0], run[-1] + 1))
         run = []
     # Reading every speaker's title parses the statements: only for a question with a possessive.
@@ -140,6 +145,23 @@ def question_parties(question: Question, statements: Sequence[Statement] = ()) -
     # A party named twice, once with more words ("WikiLeaks" and "WikiLeaks founder"), is one party.
     names = [n for n in names if not any(o != n and keys(o) < keys(n) for o in names)]
     return [*asked, *(n for n in names if not any(keys(n) & keys(a) for a in asked))]
+
+
+def _scene(tok: Token) -> bool:
+    """Whether a place's name alone qualifies an event ("the Orvel talks", "the Velora summit"):
+    where it happened, not who disputes it. Two names qualifying it ("the Ruritania-Borduria
+    talks") are its parties."""
+    if (
+        tok.dep_ != "compound"
+        or tok.head.lemma_.casefold() not in EVENT_NOUNS
+        or tok.ent_type_ not in _PLACES
+    ):
+        return False
+    doc, first = tok.doc, tok.i
+    while first > 0 and doc[first].ent_iob_ == "I":  # back to the start of its name
+        first -= 1
+    joined = first >= 2 and doc[first - 1].text in _JOINS and doc[first - 2].ent_type_ in _PARTY_LABELS
+    return not joined
 
 
 def _in_name(doc: Doc, tok: Token, run: list[int]) -> bool:
