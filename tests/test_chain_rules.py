@@ -184,6 +184,16 @@ def test_a_matter_word_the_speakers_say_in_another_form_is_carried(monkeypatch: 
     assert {s.name for s in result.sides} == {"Ruritania", "Borduria"}
 
 
+def test_a_version_of_events_asks_for_each_sides_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A "version of events" names the accounts asked for, not a matter the speakers must be near."""
+    monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    with open_service(Settings()) as service:
+        service.ingest(Loaded(text=QUOTAS, source="quotas.txt", title="Quotas"))
+        result = service.ask("What is Ruritania's version of events, and what is Borduria's?")
+    assert not result.abstained, result.reason
+    assert {s.name for s in result.sides} == {"Ruritania", "Borduria"}
+
+
 def test_someone_introduced_before_speaking_speaks_for_their_body(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
     text = (
