@@ -30,7 +30,6 @@ FIRST_PERSON = _words("first_person")
 IRREGULAR_PAST = _words("irregular_past")
 DISPUTE_VERBS = _words("dispute_verbs")
 CLAUSE_SPEECH_VERBS = _words("clause_speech_verbs")
-DEED_VERBS = _words("deed_verbs")
 COUNTING_WORDS = _words("counting_words")
 KIN = _words("kin")
 KINDS = {word: kind for kind, words in _DATA["kinds"].items() for word in str(words).split()}

@@ -13,8 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .lexicon import CLAUSE_SPEECH_VERBS, DEED_VERBS, FIRST_PERSON, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
-from .quotes import is_quoted
+from .lexicon import CLAUSE_SPEECH_VERBS, FIRST_PERSON, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
 from .speaker import entity_of, source_of, subject_of
 
 if TYPE_CHECKING:
@@ -119,8 +118,6 @@ def cues(doc: Doc, nlp: Language) -> dict[int, list[Cue]]:
     for i in sorted(found):
         _, name, speaker = found[i]
         tok = doc[i]
-        if name == "reporting_verb" and _deed(tok):
-            continue
         found_speaker = _speaker(tok, name, speaker)
         if found_speaker is not None:
             out.setdefault(tok.sent.start, []).append(Cue(tok, *found_speaker))
@@ -144,16 +141,6 @@ def _colon_quote(sent: Span) -> Cue | None:
     if subj is None or subj.lower_ == "it" or (subj.pos_ != "PRON" and entity_of(subj) is None):
         return None
     return Cue(colon, "colon_quote", subj)
-
-
-def _deed(tok: Token) -> bool:
-    """Whether a verb of speech that also names a deed reports one here: no clause says what was
-    said, no quotation stands in its sentence and none opens the next ("announced a new fund",
-    "spoke at the opening"; but "X spoke after the vote. "We never ...")."""
-    if tok._.get(LEMMA) not in DEED_VERBS or any(c.dep_ == "ccomp" for c in tok.children):
-        return False
-    after = tok.sent.end
-    return not is_quoted(tok.sent.text) and not (after < len(tok.doc) and tok.doc[after].is_quote)
 
 
 def _ids(name: str, ids: list[int]) -> list[str]:
