@@ -177,19 +177,20 @@ def test_a_matter_word_the_speakers_say_in_another_form_is_carried(monkeypatch: 
         "“They never wanted an agreement,” Ruse said. "
         "Bordurian minister Karl Ode said Ruritania had broken off the talks over fishing rights."
     )
-    with open_service(Settings()) as service:
-        service.ingest(Loaded(text=text, source="talks.txt", title="Talks"))
-        result = service.ask("What do Ruritania and Borduria each say about why the Orvel talks failed?")
-    assert not result.abstained, result.reason
-    assert {s.name for s in result.sides} == {"Ruritania", "Borduria"}
+    _answers_both(text, "What do Ruritania and Borduria each say about why the Orvel talks failed?")
 
 
 def test_a_version_of_events_asks_for_each_sides_account(monkeypatch: pytest.MonkeyPatch) -> None:
     """A "version of events" names the accounts asked for, not a matter the speakers must be near."""
     monkeypatch.setenv("COUNTERPOINT_STRATEGY", "rules")
+    _answers_both(QUOTAS, "What is Ruritania's version of events, and what is Borduria's?")
+
+
+def _answers_both(text: str, question: str) -> None:
+    """`question` on `text` answers with Ruritania and Borduria as the sides."""
     with open_service(Settings()) as service:
-        service.ingest(Loaded(text=QUOTAS, source="quotas.txt", title="Quotas"))
-        result = service.ask("What is Ruritania's version of events, and what is Borduria's?")
+        service.ingest(Loaded(text=text, source="article.txt", title="Article"))
+        result = service.ask(question)
     assert not result.abstained, result.reason
     assert {s.name for s in result.sides} == {"Ruritania", "Borduria"}
 
