@@ -223,6 +223,20 @@ def test_a_statement_like_everything_does_not_take_a_closer_answers_partner() ->
     assert hub_corrected(np.eye(2), ["A", "A"]).tolist() == [[2.0, 0.0], [0.0, 2.0]]
 
 
+def test_a_sides_leftover_statement_folds_into_a_point_where_the_other_side_speaks() -> None:
+    """Three pairs and two leftovers of side A make five groups, one over the cap. The leftover
+    A4 reads most like the other leftover A5, but joins the pair it is nearest to instead of
+    making a point where only A speaks."""
+    e = np.eye(8)
+    vectors = np.array(
+        [e[0], e[0] + 0.1 * e[5], e[1], e[1] + 0.1 * e[6], e[2], e[2] + 0.1 * e[7],
+         e[3] + 0.5 * e[0], e[3] + 0.5 * e[1]]
+    )  # fmt: skip
+    statements = [Statement(sid=f"S{i}", doc_id="d", start=0, end=1, text="x") for i in range(8)]
+    sides = ["A", "B", "A", "B", "A", "B", "A", "A"]
+    assert group(statements, sides, vectors) == [[0, 1, 6], [2, 3], [4, 5], [7]]
+
+
 def test_a_demonym_meets_its_country_but_first_names_do_not_meet() -> None:
     assert match_side("Ruritanian officials", ["Ruritania", "Castamir"]) == "Ruritania"
     assert match_side("Bertil Brook", ["Berta Holm", "Castamir"]) is None

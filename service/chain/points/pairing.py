@@ -51,12 +51,17 @@ def group(
         a, b = pair
         groups[a] += groups.pop(b)
     # Too many points read badly and each costs a call: fold the smallest one-side groups into the
-    # group they are most similar to.
+    # group they are most similar to among those where another side speaks, so a side's remaining
+    # statements line up against the other side's account rather than pile up as one side's point.
+    # (Into the most similar group of any kind, point alignment was 0.250 on tune and 0.164 on
+    # check, rules alone; among groups with another side, 0.331 and 0.208, and 0.482 -> 0.448 on dev.)
     while len(groups) > MAX_POINTS:
         lonely = [g for g in range(len(groups)) if len(sides_of(groups[g])) == 1] or list(range(len(groups)))
         small = min(lonely, key=lambda g: len(groups[g]))
+        rest = [g for g in range(len(groups)) if g != small]
+        facing = [g for g in rest if sides_of(groups[g]) - sides_of(groups[small])]
         near = max(
-            (g for g in range(len(groups)) if g != small),
+            facing or rest,
             key=lambda g: float(sim[np.ix_(groups[small], groups[g])].mean()),
         )
         groups[near] = groups[near] + groups[small]
