@@ -125,6 +125,27 @@ def test_a_party_named_only_by_role_is_the_voice_no_name_placed() -> None:
     assert {bone.why[s.sid].rule for s in lund} == {"remaining_voice"}
 
 
+@pytest.mark.parametrize(("near", "placed"), [(0.4, True), (0.1, False)])
+def test_a_voice_heard_once_stands_for_the_unheard_party_only_on_the_question(
+    near: float, placed: bool
+) -> None:
+    """Mia Lund speaks once. On what the question asks she is the tenant's voice; a single remark on
+    something else (a passer-by quoted in another story) is too little to stand for a party."""
+    text = (
+        "Rent row\n\n"
+        "The landlord said the boiler had been fixed in March. "
+        "The landlord said the rent was fair. "
+        "Mia Lund said the flat had been cold all winter."
+    )
+    statements, affiliations = _statements(text)
+    on_subject = {s.sid: near if s.speaker == "Mia Lund" else 0.5 for s in statements}
+    question = Question.parse("What do the tenant and the landlord each say about the heating?")
+    bone = backbone(question, statements, affiliations, on_subject)
+    lund = [s.sid for s in statements if s.speaker == "Mia Lund"]
+    assert lund and (bone.labels.get(lund[0]) == "tenant") is placed
+    assert bool(bone.reason) is not placed
+
+
 def test_a_body_and_its_demonym_are_one_side_when_the_question_names_none() -> None:
     """ "Ruritania" and "Ruritanian" name one body: as two sides neither would be distinctive, and
     no Ruritanian speaker would be placed."""

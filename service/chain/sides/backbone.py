@@ -94,7 +94,7 @@ def backbone(
     # is the voice the documents quote most that no rule placed.
     unheard = [p for p in parties if p not in bone.voiced()]
     if len(parties) >= 2 and len(unheard) == 1:
-        voice = _most_heard(open_voices(bone, question), statements, sides)
+        voice = _most_heard(open_voices(bone, question), statements, sides, on_subject)
         if voice is not None:
             found[voice] = Placed(unheard[0], "remaining_voice", voice)
             bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties, found=found)
@@ -133,12 +133,25 @@ def open_counts(speakers: list[str], statements: list[Statement], sides: list[st
     )
 
 
-def _most_heard(speakers: list[str], statements: list[Statement], sides: list[str]) -> str | None:
-    """The speaker no rule placed who says most (in two statements at least), if one does."""
-    ranked = open_counts(speakers, statements, sides).most_common(2)
-    if not ranked or ranked[0][1] < 2 or (len(ranked) == 2 and ranked[1][1] == ranked[0][1]):
+def _most_heard(
+    speakers: list[str],
+    statements: list[Statement],
+    sides: list[str],
+    on_subject: Mapping[str, float] | None = None,
+) -> str | None:
+    """The speaker no rule placed who says most, a tie going to the one who speaks nearer what the
+    question asks; taken if they say two statements or more, or one on the question (ON_SUBJECT).
+    A single remark on something else is too little to stand for a party: a passer-by quoted once
+    in another story on the same page."""
+    said = open_counts(speakers, statements, sides)
+    near: dict[str, float] = {}
+    for s in statements:
+        if s.speaker in said:
+            near[s.speaker] = max(near.get(s.speaker, 0.0), (on_subject or {}).get(s.sid, 0.0))
+    if not said:
         return None
-    return ranked[0][0]
+    voice = max(said, key=lambda v: (said[v], near[v]))
+    return voice if said[voice] >= 2 or near[voice] >= ON_SUBJECT else None
 
 
 def backbone_for(
