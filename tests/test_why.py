@@ -50,6 +50,22 @@ def test_each_pattern_names_the_rule_the_cue_and_the_speaker(
     assert rule in SPEAKER_RULES
 
 
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
+        ("The harbour code requires skippers to post their fares at the quay.", ""),
+        ("The board told skippers to post their fares.", "The board"),  # "told" speaks
+        ("Ana Ruse refused to say whether the fares would rise.", "Ana Ruse"),
+    ],
+)
+def test_an_infinitive_after_an_object_is_the_objects_act_not_the_subjects_speech(
+    sentence: str, speaker: str
+) -> None:
+    """In "X requires Y to post", Y is the one to post (object control), and has not spoken; with no
+    object ("X refused to say") the infinitive shares X."""
+    assert _why(f"Fares row\n\n{sentence}", sentence[:12]).speaker == speaker
+
+
 def test_every_registered_pattern_fires_on_its_own_example() -> None:
     examples = {
         "reporting_verb": "Ana Ruse said the fares would rise.",

@@ -179,6 +179,8 @@ def subject_of(verb: Token, hops: int = 0) -> Token | None:
     for c in verb.children:
         if c.dep_ == "agent":
             return next((p for p in c.children if p.dep_ == "pobj"), None)
+    if verb.dep_ == "xcomp" and any(c.dep_ == "dobj" and c.i < verb.i for c in verb.head.children):
+        return None  # "the act requires lenders to post": the one to act is the object, and has not spoken
     if hops < 3 and verb.dep_ in ("advcl", "xcomp", "conj") and verb.head.pos_ in ("VERB", "AUX"):
         return subject_of(verb.head, hops + 1)  # "..., saying that", "and added that", "refused to say"
     if hops < 3 and verb.dep_ == "acl" and verb.head.dep_ == "dobj":  # "issued a statement urging ..."
