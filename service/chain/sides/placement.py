@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ...models import Statement
 from ..attribution.lexicon import KIN, KINDS
+from .countries import countries
 
 if TYPE_CHECKING:
     from spacy.tokens import Span, Token
@@ -38,8 +39,9 @@ def keys(text: str) -> set[str]:
     a demonym meets its country ("Ruritanian" and "Ruritania"); not for a first name (a capitalised
     word before another), which would make every Marian a Marianne. An acronym is a key as written;
     a word of kin names the family, and a title or body of a kind names that kind of party ("police"
-    and "the authorities"; see lexicon.yaml). Generic words are left out."""
-    out: set[str] = set()
+    and "the authorities"; see lexicon.yaml); a country's demonym or capital names the country
+    (countries.py). Generic words are left out."""
+    out: set[str] = {"@" + code for code in countries(text)}  # "Malawian", "Lilongwe": Malawi
     words = WORD_RE.findall(_DOTTED.sub(lambda m: m.group(0).replace(".", ""), text))
     for n, word in enumerate(words):
         if 2 <= len(word) <= 4 and word.isupper():  # an acronym: "US", "UN", "FBI"
