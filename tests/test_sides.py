@@ -146,6 +146,19 @@ def test_a_voice_heard_once_stands_for_the_unheard_party_only_on_the_question(
     assert bool(bone.reason) is not placed
 
 
+def test_a_question_naming_capitals_hears_the_countries_speakers() -> None:
+    text = (
+        "Tea tariff row\n\n"
+        "Malawian trade minister Ana Ruse said the tariff broke the treaty. "
+        "Ruse said the growers would lose half their buyers. "
+        "Uruguayan envoy Tomas Vell said the tariff was lawful. "
+        "Vell said the treaty allowed it in a bad harvest."
+    )
+    statements, bone = _backbone(text, "How do Lilongwe and Montevideo differ on the tea tariff?")
+    sides = {s.speaker.split()[-1]: bone.labels.get(s.sid) for s in statements}
+    assert sides == {"Ruse": "Lilongwe", "Vell": "Montevideo"}
+
+
 def test_a_body_and_its_demonym_are_one_side_when_the_question_names_none() -> None:
     """ "Ruritania" and "Ruritanian" name one body: as two sides neither would be distinctive, and
     no Ruritanian speaker would be placed."""
