@@ -317,6 +317,16 @@ def test_the_nearest_side_reads_the_apposition_not_what_is_said() -> None:
     assert side_of(nearest_for("both sides", [s], ["ministry", "union"])) is None
 
 
+def test_a_role_word_after_another_countrys_name_is_not_the_sides() -> None:
+    """Tomas Vell is introduced as Malawi's minister: the word "minister" is Malawi's, not a guess
+    for "Tuvalu's finance minister"; with no country before it, the word still guides the guess."""
+    sides = ["Tuvalu's finance minister", "tea growers"]
+    text = "The dispute sharpened with a warning from Malawi's Minister of Trade, Tomas Vell."
+    assert side_of(nearest_for("Tomas Vell", [_stmt(text)], sides)) is None
+    text = "The dispute sharpened with a warning from the Minister of Trade, Tomas Vell."
+    assert side_of(nearest_for("Tomas Vell", [_stmt(text)], sides)) == sides[0]
+
+
 def test_a_side_that_is_the_subject_states_its_position() -> None:
     sides = ["Velora", "Castamir"]
 

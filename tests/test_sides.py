@@ -151,12 +151,12 @@ def test_a_question_naming_capitals_hears_the_countries_speakers() -> None:
         "Tea tariff row\n\n"
         "Malawian trade minister Ana Ruse said the tariff broke the treaty. "
         "Ruse said the growers would lose half their buyers. "
-        "Uruguayan envoy Tomas Vell said the tariff was lawful. "
+        "Tuvaluan envoy Tomas Vell said the tariff was lawful. "
         "Vell said the treaty allowed it in a bad harvest."
     )
-    statements, bone = _backbone(text, "How do Lilongwe and Montevideo differ on the tea tariff?")
+    statements, bone = _backbone(text, "How do Lilongwe and Funafuti differ on the tea tariff?")
     sides = {s.speaker.split()[-1]: bone.labels.get(s.sid) for s in statements}
-    assert sides == {"Ruse": "Lilongwe", "Vell": "Montevideo"}
+    assert sides == {"Ruse": "Lilongwe", "Vell": "Funafuti"}
 
 
 def test_a_body_and_its_demonym_are_one_side_when_the_question_names_none() -> None:

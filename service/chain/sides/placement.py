@@ -87,10 +87,18 @@ def nearest_side(text: str, start: int, end: int, sides: list[str]) -> str | Non
     """The side whose distinctive word stands closest to `text[start:end]`; None on a tie. A weak
     signal (a speaker is often introduced next to the party he answers), used when nothing better is."""
     owner = {k: side for side, ks in distinctive(sides).items() for k in ks}
+    land = {side: {k for k in keys(side) if k[0] == "@"} for side in sides}  # its countries
     best: dict[str, int] = {}
+    before: set[str] = set()
     for m in WORD_RE.finditer(text):
-        for k in keys(m.group(0)):
+        here, elsewhere = keys(m.group(0)), {k for k in before if k[0] == "@"}
+        before = here
+        for k in here:
             side = owner.get(k)
+            # A role word after another country's name is that country's: "Malawi's minister" near
+            # a speaker is no guess for a side that names its minister by another country.
+            if side is not None and k[0] != "@" and land[side] and elsewhere - land[side]:
+                continue
             if side is not None:
                 gap = start - m.end() if m.end() <= start else m.start() - end if m.start() >= end else 0
                 best[side] = min(best.get(side, gap), gap)
