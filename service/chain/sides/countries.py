@@ -49,11 +49,14 @@ def countries(text: str) -> frozenset[str]:
     Faso" is not also a lone "Faso"."""
     one, many = _table()
     found: set[str] = set()
+
+    def taken(m: re.Match[str]) -> str:  # a many-word name, then blanked so its words are not read again
+        if m.group(0)[:1].isupper():
+            found.add(many[m.group(0).casefold()])
+        return " "
+
     if " " in text:
-        for m in _many_re().finditer(text):
-            if m.group(0)[:1].isupper():
-                found.add(many[m.group(0).casefold()])
-        text = _many_re().sub(" ", text)
+        text = _many_re().sub(taken, text)
     for word in _WORD_RE.findall(text):
         if not word[:1].isupper():
             continue
