@@ -192,6 +192,22 @@ def test_someone_the_question_asks_about_is_no_remaining_voice() -> None:
     assert bone.reason.startswith("only fishing crews' account")
 
 
+def test_someone_the_question_asks_about_is_never_guessed_into_a_side_by_proximity() -> None:
+    """The Harbour Board speaks beside the crews' name, but the question names it as what it asks
+    about: no side takes it by standing near a party's name."""
+    text = (
+        "Quay fees\n\n"
+        "The fishing crews said the fee would ruin them. "
+        "The tenants said the fee was unfair. "
+        "Answering the fishing crews on Monday, the Harbour Board said the fee would pay for the dredging."
+    )
+    question = "What do the fishing crews and the tenants say about the Harbour Board's fee?"
+    statements, bone = _backbone(text, question)
+    [board] = [s for s in statements if s.speaker and "Harbour Board" in s.speaker]
+    assert board.sid not in bone.labels
+    assert set(bone.labels.values()) == {"fishing crews", "tenants"}
+
+
 @pytest.mark.parametrize(
     ("sentence", "speaker", "rule"),
     [

@@ -89,7 +89,9 @@ def backbone(
     sides = list(dict.fromkeys(sides))
     found = _named_for(question, parties, statements)
     found |= {speaker: Placed(side, "model_voice", speaker) for speaker, side in (voiced or {}).items()}
-    bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties, found=found)
+    bone = backbone_for(
+        sides, statements, affiliations, on_subject, asked=parties, found=found, besides=question.others
+    )
     # A party the question names that no speaker's words name: when it is the one party unheard, it
     # is the voice the documents quote most that no rule placed.
     unheard = [p for p in parties if p not in bone.voiced()]
@@ -97,7 +99,15 @@ def backbone(
         voice = _most_heard(open_voices(bone, question), statements, sides, on_subject)
         if voice is not None:
             found[voice] = Placed(unheard[0], "remaining_voice", voice)
-            bone = backbone_for(sides, statements, affiliations, on_subject, asked=parties, found=found)
+            bone = backbone_for(
+                sides,
+                statements,
+                affiliations,
+                on_subject,
+                asked=parties,
+                found=found,
+                besides=question.others,
+            )
     return bone
 
 
@@ -120,8 +130,14 @@ def open_voices(bone: Backbone, question: Question) -> list[str]:
     """The speakers no rule placed, less those the question names besides its parties: "the Harbour
     Board" in "What do the crews and the tenants say about the Harbour Board's fee?" is what is
     asked about, not a voice of either party."""
-    other = keys(question.others)
-    return [s for s in bone.open_speakers if not (other and keys(s) and keys(s) <= other)]
+    return [s for s in bone.open_speakers if not asked_about(s, question.others)]
+
+
+def asked_about(speaker: str, besides: str) -> bool:
+    """Whether the question names `speaker` besides its parties (`besides`, Question.others): what
+    it asks about, never a voice of one of its parties."""
+    other, own = keys(besides), keys(speaker)
+    return bool(other and own and own <= other)
 
 
 def open_counts(speakers: list[str], statements: list[Statement], sides: list[str]) -> Counter[str]:
@@ -162,11 +178,13 @@ def backbone_for(
     given: Mapping[str, str] | None = None,
     asked: list[str] | None = None,
     found: Mapping[str, Placed] | None = None,
+    besides: str = "",
 ) -> Backbone:
     """Statement labels by rules for the given sides, after the labels `given` (statement id -> side,
     from a model: see stance.py); the sides heard (at most MAX_SIDES) are kept. `asked` is the
     question's parties, carried for the stance step; `found` (speaker -> placement) places a speaker
-    no name matches (see backbone)."""
+    no name matches (see backbone). A speaker the question names `besides` its parties
+    (Question.others) is what it asks about: no proximity guess places them."""
     placed: dict[str, Placed] = {
         sid: Placed(side, "model_stance", "") for sid, side in (given or {}).items() if side in sides
     }
@@ -207,6 +225,7 @@ def backbone_for(
         speaker: guess
         for speaker in open_speakers
         if not names_several(speaker, sides)
+        and not asked_about(speaker, besides)
         and (guess := nearest_for(speaker, statements, heard_sure)) is not None
     }
     open_statements = []
