@@ -66,6 +66,21 @@ def test_an_infinitive_after_an_object_is_the_objects_act_not_the_subjects_speec
     assert _why(f"Fares row\n\n{sentence}", sentence[:12]).speaker == speaker
 
 
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
+        ("Skippers must post their fares at the quay.", ""),
+        ("Skippers must post and maintain their fares at the quay.", ""),  # the modal governs both
+        ("The board will announce the fares on Monday.", ""),
+        ("The board has announced the fares.", "The board"),
+        ("Ana Ruse said the board would announce the fares.", "Ana Ruse"),  # the modal is in the clause
+    ],
+)
+def test_what_someone_must_or_will_say_is_not_an_account_they_gave(sentence: str, speaker: str) -> None:
+    """A verb of speech under a modal is a duty, a chance or a plan, not a report of speech."""
+    assert _why(f"Fares row\n\n{sentence}", sentence[:12]).speaker == speaker
+
+
 def test_every_registered_pattern_fires_on_its_own_example() -> None:
     examples = {
         "reporting_verb": "Ana Ruse said the fares would rise.",

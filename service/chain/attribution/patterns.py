@@ -158,7 +158,7 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token]
         source = source_of(tok)
         return None if source is None else (name, source)
     subj = subject_of(tok)
-    if subj is None:
+    if subj is None or _modal(tok):
         return None
     if name == "clause_speech_verb":
         return None if subj.lower_ == "it" else (name, subj)  # "it found that" is no one
@@ -169,6 +169,19 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token]
     if subj.head.i != tok.i:
         return "shared_subject", subj
     return ("inverted_reporting_verb" if subj.i > tok.i else "subject_of_reporting_verb"), subj
+
+
+def _modal(verb: Token) -> bool:
+    """Whether a verb of speech is under a modal ("lenders must post the terms", "the board may
+    announce", "she would argue"): what someone must, may or would say is a duty, a chance or a
+    guess, not an account they have given. The modal of a verb governs those joined to it ("must
+    post and maintain")."""
+    while True:
+        if any(c.tag_ == "MD" for c in verb.children):
+            return True
+        if verb.dep_ != "conj":
+            return False
+        verb = verb.head
 
 
 def first_person_words(span: Span, nlp: Language) -> list[Token]:
