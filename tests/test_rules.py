@@ -317,6 +317,16 @@ def test_the_nearest_side_reads_the_apposition_not_what_is_said() -> None:
     assert side_of(nearest_for("both sides", [s], ["ministry", "union"])) is None
 
 
+def test_a_party_named_inside_the_speakers_quotation_is_whom_they_speak_of() -> None:
+    """Tomas Vell warns the ministry in his own words: that names whom he answers, not whom he
+    speaks for; the union named outside the quotation still does."""
+    sides = ["ministry", "union"]
+    text = '"We warn the ministry that the strike will go on," Tomas Vell said.'
+    assert side_of(nearest_for("Tomas Vell", [_stmt(text)], sides)) is None
+    text = '"We warn the ministry that the strike will go on," said Tomas Vell of the union.'
+    assert side_of(nearest_for("Tomas Vell", [_stmt(text)], sides)) == "union"
+
+
 def test_a_role_word_after_another_countrys_name_is_not_the_sides() -> None:
     """Tomas Vell is introduced as Malawi's minister: the word "minister" is Malawi's, not a guess
     for "Tuvalu's finance minister"; with no country before it, the word still guides the guess."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ...models import Statement
 from ..attribution.lexicon import KIN, KINDS
+from ..attribution.quotes import quote_spans
 from .countries import countries
 
 if TYPE_CHECKING:
@@ -173,12 +174,14 @@ def titled_body(title: str, bodies: set[str], sides: list[str]) -> Placed | None
 
 def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> Placed | None:
     """A guess: the side named nearest a speaker's first mention ("..., said Bram Ode of the
-    Ruritanian delegation"). Never for a phrase that counts parties ("both sides", "each country")."""
+    Ruritanian delegation"). Never for a phrase that counts parties ("both sides", "each country"),
+    and never by a name inside a quotation: that is whom they speak of (see unquoted)."""
     if set(speaker.casefold().split()[:2]) & _QUANTIFIERS or names_several(speaker, sides):
         return None
     for s in statements:
         at = s.text.find(speaker)
         if at >= 0:
+            text = unquoted(s.text, at)
             lo = max(0, at - 90)
             # After the name, only its apposition or relative clause counts ("Ana Ruse, who chairs the
             # board, said"), never what the speaker said about others: stop at the verb it is subject of.
@@ -187,9 +190,18 @@ def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> 
             head = name[-1].head if name else None
             head_at = head.idx - s.parse.start_char if head is not None else -1
             hi = head_at if head is not None and head_at >= end and head.pos_ in ("VERB", "AUX") else end + 40
-            side = nearest_side(s.text[lo:hi], at - lo, at - lo + len(speaker), sides)
-            return None if side is None else Placed(side, "proximity", " ".join(s.text[lo:hi].split()))
+            side = nearest_side(text[lo:hi], at - lo, at - lo + len(speaker), sides)
+            return None if side is None else Placed(side, "proximity", " ".join(text[lo:hi].split()))
     return None
+
+
+def unquoted(text: str, at: int) -> str:
+    """`text` with its quotations blanked out, all but one holding `at`: whom a speaker names in
+    what they say ("'We warn Velora,' said Ana Ruse") is not who they are."""
+    for a, b in quote_spans(text)[0]:
+        if not a <= at < b:
+            text = text[:a] + " " * (b - a) + text[b:]
+    return text
 
 
 def subject_side(sentence: Span, sides: list[str]) -> Placed | None:
