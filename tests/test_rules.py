@@ -253,6 +253,22 @@ def test_words_both_sides_share_tell_nobody_apart() -> None:
     assert match_side("the harbour board", sides) == "Northport Harbour Board"
 
 
+@pytest.mark.parametrize(
+    ("text", "side"),
+    [
+        ("the teachers' union", None),  # another union
+        ("the union's negotiator", "dockworkers' union"),
+        ("the Castamir dockworkers' union", "dockworkers' union"),
+        ("the pro-market camp", None),
+        ("Ana Ruse of the green camp", "green camp"),
+    ],
+)
+def test_the_sides_noun_after_another_qualifier_names_another_party(text: str, side: str | None) -> None:
+    """A union named by whom it gathers is not every union; a bare "the union" still is."""
+    sides = ["dockworkers' union", "green camp", "Velora City Hall"]  # "City Hall" is a name
+    assert match_side(text, sides) == side
+
+
 def test_a_speaker_is_placed_by_the_affiliation_the_parser_found_or_the_title() -> None:
     statements, affiliations = _statements()
     sides = ["Ruritanian Ministry of Ports", "dockworkers' union"]

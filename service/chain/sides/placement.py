@@ -5,6 +5,7 @@ parties themselves are the question's (see question.py)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ...models import Statement
 from ..attribution.lexicon import KIN, KINDS
+from ..attribution.parse import parse_text
 from ..attribution.quotes import quote_spans
 from .countries import countries
 
@@ -73,8 +75,40 @@ def match_side(text: str, sides: list[str]) -> str | None:
     if not text:
         return None
     found = keys(text)
-    hits = [s for s, k in distinctive(sides).items() if k & found]
+    hits = [s for s, k in distinctive(sides).items() if k & found and not another_of_kind(text, s)]
     return hits[0] if len(hits) == 1 else None
+
+
+def another_of_kind(text: str, side: str) -> bool:
+    """Whether `text` names another party of the side's kind: the side's head noun after a
+    qualifier of its own, with none of the side's ("the teachers' union" for "the dockworkers'
+    union", "the Castamir administration" for "the Velora administration")."""
+    kind = _kind(side)
+    if kind is None or kind[1] & keys(text):
+        return False
+    head, own = kind
+    said = WORD_RE.findall(text)
+    return any(
+        w.casefold()[:5] == head and (before := keys(said[n - 1])) and not before & own
+        for n, w in enumerate(said)
+        if n
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _kind(side: str) -> tuple[str, frozenset[str]] | None:
+    """A side named by a common noun and its qualifier ("dockworkers' union", "Velora's
+    government"): the noun's stem and the qualifier's keys; None for a name, or a bare noun."""
+    doc = parse_text(side)
+    root = doc[:].root
+    if root.pos_ not in ("NOUN", "PROPN") or not root.text.islower():  # "green camp" parses as a name
+        return None
+    mods = [t for t in root.children if t.i < root.i and t.dep_ in _TITLE_DEPS]
+    if not mods:
+        return None
+    words = [w for m in mods for w in m.subtree]
+    own = keys(doc.text[min(w.idx for w in words) : max(w.idx + len(w) for w in words)])
+    return (root.lower_[:5], frozenset(own)) if own else None
 
 
 def names_several(text: str, sides: list[str]) -> bool:
