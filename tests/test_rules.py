@@ -343,6 +343,28 @@ def test_a_party_named_inside_the_speakers_quotation_is_whom_they_speak_of() -> 
     assert side_of(nearest_for("Tomas Vell", [_stmt(text)], sides)) == "union"
 
 
+@pytest.mark.parametrize(
+    ("text", "side"),
+    [
+        # the ministry already speaks for itself: standing near its name is no reason to join it
+        ("The union said the offer was poor. The ministry said the offer was fair. "
+         "Outside the ministry, Tomas Vell said the talks had failed.", None),
+        # no one else speaks for the ministry: the words around him are the only guess there is
+        ("The union said the offer was poor. Outside the ministry, Tomas Vell said the offer was fair.",
+         "ministry"),
+        # his own phrase names the union, whatever stands nearer
+        ("The union said the offer was poor. The ministry said the offer was fair. "
+         "Outside the ministry, Tomas Vell of the union said the talks had failed.", "union"),
+    ],
+)  # fmt: skip
+def test_a_guess_by_nearness_reads_the_speakers_own_phrase_first(text: str, side: str | None) -> None:
+    statements, affiliations = _statements(f"Offer row\n\n{text}")
+    question = Q("How do the union and the ministry differ on the offer?")
+    bone = rules.backbone(question, statements, affiliations)
+    [vell] = [s for s in statements if s.speaker == "Tomas Vell"]
+    assert bone.labels.get(vell.sid) == side
+
+
 def test_a_role_word_after_another_countrys_name_is_not_the_sides() -> None:
     """Tomas Vell is introduced as Malawi's minister: the word "minister" is Malawi's, not a guess
     for "Tuvalu's finance minister"; with no country before it, the word still guides the guess."""

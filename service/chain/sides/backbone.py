@@ -221,12 +221,21 @@ def backbone_for(
     heard_sure = [side for side in sides if side in {p.side for p in placed.values()}]
     heard_sure = heard_sure if len(heard_sure) >= 2 else sides
     open_speakers = [speaker for speaker, side in sure.items() if side is None]
+    guessed = [s for s in open_speakers if not names_several(s, sides) and not asked_about(s, besides)]
+    # A party named in the speaker's own phrase first ("Bram Ode of the Ruritanian delegation"); the
+    # words around it only for a side no one else is heard for yet.
     weak = {
         speaker: guess
-        for speaker in open_speakers
-        if not names_several(speaker, sides)
-        and not asked_about(speaker, besides)
+        for speaker in guessed
+        if (guess := nearest_for(speaker, statements, heard_sure, phrase_only=True)) is not None
+    }
+    voiced = {p.side for p in placed.values()} | {p.side for p in weak.values()}
+    weak |= {
+        speaker: guess
+        for speaker in guessed
+        if speaker not in weak
         and (guess := nearest_for(speaker, statements, heard_sure)) is not None
+        and guess.side not in voiced
     }
     open_statements = []
     for s in statements:

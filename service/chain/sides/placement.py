@@ -206,7 +206,9 @@ def titled_body(title: str, bodies: set[str], sides: list[str]) -> Placed | None
     return Placed(side, "titled_body", f"{title}: {body}")
 
 
-def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> Placed | None:
+def nearest_for(
+    speaker: str, statements: list[Statement], sides: list[str], phrase_only: bool = False
+) -> Placed | None:
     """A guess: the side named nearest a speaker's first mention ("..., said Bram Ode of the
     Ruritanian delegation"). Never for a phrase that counts parties ("both sides", "each country"),
     and never by a name inside a quotation: that is whom they speak of (see unquoted)."""
@@ -224,9 +226,19 @@ def nearest_for(speaker: str, statements: list[Statement], sides: list[str]) -> 
             head = name[-1].head if name else None
             head_at = head.idx - s.parse.start_char if head is not None else -1
             hi = head_at if head is not None and head_at >= end and head.pos_ in ("VERB", "AUX") else end + 40
+            if phrase_only and name:
+                lo, hi = _phrase(name[-1], s.parse.start_char)
             side = nearest_side(text[lo:hi], at - lo, at - lo + len(speaker), sides)
             return None if side is None else Placed(side, "proximity", " ".join(text[lo:hi].split()))
     return None
+
+
+def _phrase(tok: Token, base: int) -> tuple[int, int]:
+    """The character span of the noun phrase a name stands in, up to the verb it hangs from ("Bram
+    Ode of the Ruritanian delegation", "Ana Ruse, who chairs the board")."""
+    while tok.head.i != tok.i and tok.head.pos_ not in ("VERB", "AUX"):
+        tok = tok.head
+    return tok.left_edge.idx - base, tok.right_edge.idx + len(tok.right_edge) - base
 
 
 def unquoted(text: str, at: int) -> str:
