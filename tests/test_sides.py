@@ -146,6 +146,24 @@ def test_a_voice_heard_once_stands_for_the_unheard_party_only_on_the_question(
     assert bool(bone.reason) is not placed
 
 
+def test_the_remaining_voice_is_weighed_before_the_question_check() -> None:
+    """The landlord speaks only of the rent, off what the question asks; Mia Lund, the tenant's one
+    voice, speaks on it. The comparison stands on her statements: it is not refused as if no side
+    spoke on the heating."""
+    text = (
+        "Rent row\n\n"
+        "The landlord said the rent was fair. "
+        "Mia Lund said the flat had been cold all winter. "
+        "Mia Lund said the boiler had never been fixed."
+    )
+    statements, affiliations = _statements(text)
+    on_subject = {s.sid: 0.5 if s.speaker == "Mia Lund" else 0.1 for s in statements}
+    question = Question.parse("What do the tenant and the landlord each say about the heating?")
+    bone = backbone(question, statements, affiliations, on_subject)
+    assert not bone.reason
+    assert {bone.labels.get(s.sid) for s in statements} == {"tenant", "landlord"}
+
+
 def test_a_question_naming_capitals_hears_the_countries_speakers() -> None:
     text = (
         "Tea tariff row\n\n"

@@ -51,6 +51,7 @@ class Backbone:
     asked: list[str] = field(default_factory=list)  # the parties the question names
     why: dict[str, Placed] = field(default_factory=dict)  # statement id -> how its side was chosen
     unplaced: dict[str, str] = field(default_factory=dict)  # statement id -> why no side took it
+    off: bool = False  # sides were heard, but none on what the question asks
 
     def voiced(self) -> set[str]:
         """The sides heard through a speaker, not only through the narration's subject."""
@@ -93,8 +94,16 @@ def backbone(
         sides, statements, affiliations, on_subject, asked=parties, found=found, besides=question.others
     )
     # A party the question names that no speaker's words name: when it is the one party unheard, it
-    # is the voice the documents quote most that no rule placed.
-    unheard = [p for p in parties if p not in bone.voiced()]
+    # is the voice the documents quote most that no rule placed. Who is heard is read before the
+    # on-the-question check, which then weighs that voice's statements too.
+    heard = (
+        bone
+        if not bone.off
+        else backbone_for(
+            sides, statements, affiliations, None, asked=parties, found=found, besides=question.others
+        )
+    )
+    unheard = [p for p in parties if p not in heard.voiced()]
     if len(parties) >= 2 and len(unheard) == 1:
         voice = _most_heard(open_voices(bone, question), statements, sides, on_subject)
         if voice is not None:
@@ -261,7 +270,7 @@ def backbone_for(
     return Backbone(
         heard or sides, {sid: p.side for sid, p in placed.items()}, open_speakers,
         {speaker: p.side for speaker, p in weak.items()}, open_statements, reason, list(asked or []),
-        placed, unplaced,
+        placed, unplaced, off,
     )  # fmt: skip
 
 
