@@ -210,8 +210,9 @@ def nearest_for(
     speaker: str, statements: list[Statement], sides: list[str], phrase_only: bool = False
 ) -> Placed | None:
     """A guess: the side named nearest a speaker's first mention ("..., said Bram Ode of the
-    Ruritanian delegation"). Never for a phrase that counts parties ("both sides", "each country"),
-    and never by a name inside a quotation: that is whom they speak of (see unquoted)."""
+    Ruritanian delegation"); with `phrase_only`, within the noun phrase the name stands in (see
+    _phrase). Never for a phrase that counts parties ("both sides", "each country"), and never by a
+    name inside a quotation: that is whom they speak of (see unquoted)."""
     if set(speaker.casefold().split()[:2]) & _QUANTIFIERS or names_several(speaker, sides):
         return None
     for s in statements:
@@ -226,7 +227,9 @@ def nearest_for(
             head = name[-1].head if name else None
             head_at = head.idx - s.parse.start_char if head is not None else -1
             hi = head_at if head is not None and head_at >= end and head.pos_ in ("VERB", "AUX") else end + 40
-            if phrase_only and name:
+            if phrase_only:
+                if not name:
+                    return None
                 lo, hi = _phrase(name[-1], s.parse.start_char)
             side = nearest_side(text[lo:hi], at - lo, at - lo + len(speaker), sides)
             return None if side is None else Placed(side, "proximity", " ".join(text[lo:hi].split()))
