@@ -238,10 +238,17 @@ def nearest_for(
 
 def _phrase(tok: Token, base: int) -> tuple[int, int]:
     """The character span of the noun phrase a name stands in, up to the verb it hangs from ("Bram
-    Ode of the Ruritanian delegation", "Ana Ruse, who chairs the board")."""
+    Ode of the Ruritanian delegation", "Ana Ruse, who chairs the board"); with the verb's subject
+    when the phrase says "its" or "their" ("The Velora council, through its spokesman Bram Ode,
+    said": his body is the subject's)."""
     while tok.head.i != tok.i and tok.head.pos_ not in ("VERB", "AUX"):
         tok = tok.head
-    return tok.left_edge.idx - base, tok.right_edge.idx + len(tok.right_edge) - base
+    lo, hi = tok.left_edge.idx, tok.right_edge.idx + len(tok.right_edge)
+    if any(t.dep_ == "poss" and t.lower_ in ("its", "their") for t in tok.subtree):
+        subject = next((c for c in tok.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if subject is not None and subject.i < tok.i:
+            lo = subject.left_edge.idx
+    return lo - base, hi - base
 
 
 def unquoted(text: str, at: int) -> str:
