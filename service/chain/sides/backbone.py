@@ -90,33 +90,23 @@ def backbone(
     sides = list(dict.fromkeys(sides))
     found = _named_for(question, parties, statements)
     found |= {speaker: Placed(side, "model_voice", speaker) for speaker, side in (voiced or {}).items()}
-    bone = backbone_for(
-        sides, statements, affiliations, on_subject, asked=parties, found=found, besides=question.others
-    )
+
+    def labelled(near: Mapping[str, float] | None) -> Backbone:
+        return backbone_for(
+            sides, statements, affiliations, near, asked=parties, found=found, besides=question.others
+        )
+
+    bone = labelled(on_subject)
     # A party the question names that no speaker's words name: when it is the one party unheard, it
     # is the voice the documents quote most that no rule placed. Who is heard is read before the
     # on-the-question check, which then weighs that voice's statements too.
-    heard = (
-        bone
-        if not bone.off
-        else backbone_for(
-            sides, statements, affiliations, None, asked=parties, found=found, besides=question.others
-        )
-    )
+    heard = labelled(None) if bone.off else bone
     unheard = [p for p in parties if p not in heard.voiced()]
     if len(parties) >= 2 and len(unheard) == 1:
         voice = _most_heard(open_voices(bone, question), statements, sides, on_subject)
         if voice is not None:
             found[voice] = Placed(unheard[0], "remaining_voice", voice)
-            bone = backbone_for(
-                sides,
-                statements,
-                affiliations,
-                on_subject,
-                asked=parties,
-                found=found,
-                besides=question.others,
-            )
+            bone = labelled(on_subject)
     return bone
 
 
@@ -139,13 +129,14 @@ def open_voices(bone: Backbone, question: Question) -> list[str]:
     """The speakers no rule placed, less those the question names besides its parties: "the Harbour
     Board" in "What do the crews and the tenants say about the Harbour Board's fee?" is what is
     asked about, not a voice of either party."""
-    return [s for s in bone.open_speakers if not asked_about(s, question.others)]
+    other = keys(question.others)
+    return [s for s in bone.open_speakers if not asked_about(s, other)]
 
 
-def asked_about(speaker: str, besides: str) -> bool:
-    """Whether the question names `speaker` besides its parties (`besides`, Question.others): what
-    it asks about, never a voice of one of its parties."""
-    other, own = keys(besides), keys(speaker)
+def asked_about(speaker: str, other: set[str]) -> bool:
+    """Whether the question names `speaker` besides its parties (`other`: the keys of
+    Question.others): what it asks about, never a voice of one of its parties."""
+    own = keys(speaker)
     return bool(other and own and own <= other)
 
 
@@ -230,7 +221,8 @@ def backbone_for(
     heard_sure = [side for side in sides if side in {p.side for p in placed.values()}]
     heard_sure = heard_sure if len(heard_sure) >= 2 else sides
     open_speakers = [speaker for speaker, side in sure.items() if side is None]
-    guessed = [s for s in open_speakers if not names_several(s, sides) and not asked_about(s, besides)]
+    other = keys(besides)
+    guessed = [s for s in open_speakers if not names_several(s, sides) and not asked_about(s, other)]
     # A party named in the speaker's own phrase first ("Bram Ode of the Ruritanian delegation"); the
     # words around it only for a side no one else is heard for yet.
     weak = {
