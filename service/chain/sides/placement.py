@@ -75,16 +75,16 @@ def match_side(text: str, sides: list[str]) -> str | None:
     if not text:
         return None
     found = keys(text)
-    hits = [s for s, k in distinctive(sides).items() if k & found and not another_of_kind(text, s)]
+    hits = [s for s, k in distinctive(sides).items() if k & found and not another_of_kind(text, found, s)]
     return hits[0] if len(hits) == 1 else None
 
 
-def another_of_kind(text: str, side: str) -> bool:
-    """Whether `text` names another party of the side's kind: the side's head noun after a
-    qualifier of its own, with none of the side's ("the teachers' union" for "the dockworkers'
-    union", "the Castamir administration" for "the Velora administration")."""
+def another_of_kind(text: str, found: set[str], side: str) -> bool:
+    """Whether `text` (whose keys are `found`) names another party of the side's kind: the side's
+    head noun after a qualifier of its own, with none of the side's ("the teachers' union" for "the
+    dockworkers' union", "the Castamir administration" for "the Velora administration")."""
     kind = _kind(side)
-    if kind is None or kind[1] & keys(text):
+    if kind is None or kind[1] & found:
         return False
     head, own = kind
     said = WORD_RE.findall(text)
@@ -219,18 +219,21 @@ def nearest_for(
         at = s.text.find(speaker)
         if at >= 0:
             text = unquoted(s.text, at)
-            lo = max(0, at - 90)
-            # After the name, only its apposition or relative clause counts ("Ana Ruse, who chairs the
-            # board, said"), never what the speaker said about others: stop at the verb it is subject of.
             end = at + len(speaker)
             name = _tokens(s, at, end)
-            head = name[-1].head if name else None
-            head_at = head.idx - s.parse.start_char if head is not None else -1
-            hi = head_at if head is not None and head_at >= end and head.pos_ in ("VERB", "AUX") else end + 40
             if phrase_only:
                 if not name:
                     return None
                 lo, hi = _phrase(name[-1], s.parse.start_char)
+            else:
+                # After the name, only its apposition or relative clause counts ("Ana Ruse, who chairs
+                # the board, said"), never what the speaker said about others: stop at the verb it is
+                # subject of.
+                lo = max(0, at - 90)
+                head = name[-1].head if name else None
+                head_at = head.idx - s.parse.start_char if head is not None else -1
+                verb = head is not None and head_at >= end and head.pos_ in ("VERB", "AUX")
+                hi = head_at if verb else end + 40
             side = nearest_side(text[lo:hi], at - lo, at - lo + len(speaker), sides)
             return None if side is None else Placed(side, "proximity", " ".join(text[lo:hi].split()))
     return None
