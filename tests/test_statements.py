@@ -55,6 +55,22 @@ def test_speaker_hint_on_a_clear_sentence(text: str, sentence: str, speaker: str
     assert speaker_of(text, sentence) == speaker
 
 
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("Later that day, the FFA said it would cooperate with the inquiry.", "FFA"),
+        ("The ORV said on Tuesday that it will hand over the ledgers.", "ORV"),
+        ("Ferry fares rose again, the ORV reported on Monday.", "ORV"),
+        ("NORTHPORT - The council said the fee was fair.", "The council"),
+        ("NORTHPORT, May 2 (Wire) - Velora is calling for more ferries.", ""),
+        ("NEW HAVEN, May 2 (Wire) - Velora is calling for more ferries.", ""),
+    ],
+)
+def test_an_acronym_speaks_and_a_dateline_does_not(text: str, speaker: str) -> None:
+    """Capitals are a dateline only where they open the sentence before a dash, comma or bracket."""
+    assert speaker_of(text, text[:12]) == speaker
+
+
 def test_pronoun_resolves_to_the_previous_speaker() -> None:
     text = (
         "Zabihullah Mujahid accused Pakistan of shifting the burden of its security. "

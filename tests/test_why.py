@@ -74,6 +74,7 @@ def test_an_infinitive_after_an_object_is_the_objects_act_not_the_subjects_speec
         ("The board will announce the fares on Monday.", ""),
         ("The board has announced the fares.", "The board"),
         ("Ana Ruse said the board would announce the fares.", "Ana Ruse"),  # the modal is in the clause
+        ("But Bram said he’ll still back Kest because he’s the party nominee.", "Bram"),  # "'ll": a clause
     ],
 )
 def test_what_someone_must_or_will_say_is_not_an_account_they_gave(sentence: str, speaker: str) -> None:

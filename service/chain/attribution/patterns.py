@@ -175,9 +175,10 @@ def _modal(verb: Token) -> bool:
     """Whether a verb of speech is under a modal ("lenders must post the terms", "the board may
     announce", "she would argue"): what someone must, may or would say is a duty, a chance or a
     guess, not an account they have given. The modal of a verb governs those joined to it ("must
-    post and maintain")."""
+    post and maintain"). Only an auxiliary counts: in "he said he'll go" the parser may hang "'ll" from
+    "said" as its clause."""
     while True:
-        if any(c.tag_ == "MD" for c in verb.children):
+        if any(c.tag_ == "MD" and c.dep_ in ("aux", "auxpass") for c in verb.children):
             return True
         if verb.dep_ != "conj":
             return False
