@@ -62,13 +62,23 @@ def test_speaker_hint_on_a_clear_sentence(text: str, sentence: str, speaker: str
         ("The ORV said on Tuesday that it will hand over the ledgers.", "ORV"),
         ("Ferry fares rose again, the ORV reported on Monday.", "ORV"),
         ("NORTHPORT - The council said the fee was fair.", "The council"),
-        ("NORTHPORT, May 2 (Wire) - Velora is calling for more ferries.", ""),
-        ("NEW HAVEN, May 2 (Wire) - Velora is calling for more ferries.", ""),
+        ("NORTHPORT, May 2 (Wire) - Velora is calling for more ferries.", "Velora"),
+        ("NEW HAVEN, May 2 (Wire) - Velora is calling for more ferries.", "Velora"),
+        ("NORTHPORT (Wire) – Party donor Bram Ode said on Friday he met the mayor.", "Bram Ode"),
+        ("NORTHPORT (Wire) - Ferry fares rose on Friday, the harbour board said.", "harbour board"),
     ],
 )
 def test_an_acronym_speaks_and_a_dateline_does_not(text: str, speaker: str) -> None:
-    """Capitals are a dateline only where they open the sentence before a dash, comma or bracket."""
+    """A dateline is read past (the parser took the place for the sentence's subject, and lost the
+    speaker); capitals elsewhere are a speaker like any other."""
     assert speaker_of(text, text[:12]) == speaker
+
+
+def test_a_statement_after_a_dateline_keeps_its_parse_and_offsets() -> None:
+    text = "Fee row\n\nNORTHPORT (Wire) - Bram Ode said the fee is fair."
+    [statement] = numbered(text)[0]
+    assert text[statement.start : statement.end] == statement.text
+    assert statement.parse.text.strip() == "Bram Ode said the fee is fair."  # the dateline blanked
 
 
 def test_pronoun_resolves_to_the_previous_speaker() -> None:

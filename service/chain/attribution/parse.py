@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import functools
 import importlib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -96,15 +97,34 @@ def parse_text(text: str) -> Doc:
     return nlp()(text)
 
 
+# A dateline: a place in capitals, perhaps a date and the agency, and a dash on the same line (a
+# caption's capitals end a line with a hyphen).
+_DATELINE_RE = re.compile(
+    r"[A-Z][A-Z.'’ -]+[A-Z.]"  # NEW HAVEN
+    r"(?:,[^\n()–—-]{1,40})?"  # , May 2
+    r"(?:\s*\([^)\n]{1,40}\))?"  # (Wire)
+    r"[ \t]*[-–—―]+[ \t]*(?=\S)"
+)
+
+
+def dateline(paragraph: str) -> int:
+    """How many characters of a dateline open the paragraph ("NORTHPORT -", "NEW HAVEN, May 2 (Wire)
+    -"), else 0. It says where the story was filed; parsed, the place becomes the subject of the
+    sentence it opens, and its speaker is lost."""
+    m = _DATELINE_RE.match(paragraph)
+    return m.end() if m else 0
+
+
 def _parse_blocks(text: str) -> list[tuple[int, Doc]]:
-    """Each paragraph parsed once, its sentences fixed in advance to the statements' sentences
-    (spaCy's parser keeps boundaries set before it runs)."""
+    """Each paragraph parsed once, its dateline blanked, its sentences fixed in advance to the
+    statements' sentences (spaCy's parser keeps boundaries set before it runs)."""
     starts = {s.start for s in sentences(text)}
     language = nlp()
     blocks = paragraphs(text)
     docs = []
     for a, b in blocks:
-        doc = language.make_doc(text[a:b])
+        k = dateline(text[a:b])  # blanked, so that offsets hold
+        doc = language.make_doc(" " * k + text[a + k : b])
         for tok in doc:
             tok.is_sent_start = tok.i == 0 or (a + tok.idx) in starts
         docs.append(doc)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from ...models import Span, Statement, Why
 from .author import author, writes
-from .parse import Voice, analysis, voices
+from .parse import analysis, voices
 
 _INJECTION_RE = re.compile(
     r"(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|preceding)\s+"
@@ -25,7 +25,6 @@ _INJECTION_RE = re.compile(
     re.IGNORECASE,
 )
 MIN_CHARS = 20
-_DATELINE_RE = re.compile(r"\s*[-–—,(]")
 _FINAL_RE = re.compile(r"[.!?…][\"'”’»)\]]*\s*$")
 
 
@@ -57,7 +56,7 @@ def number_statements(
             continue
         if voice.silent or len(sentence) < MIN_CHARS or not re.search(r"[^\W\d_]{3}", sentence):
             continue
-        speaker = "" if dateline(sentence, voice) else voice.speaker
+        speaker = voice.speaker
         affiliation = voice.affiliation
         why = Why(speaker=speaker, speaker_rule=voice.rule, cue=voice.cue, speaker_words=voice.words)
         here = parsed.span(span.start, span.end)
@@ -83,19 +82,6 @@ def number_statements(
         statement._parse = here
         out.append(statement)
     return out, skipped
-
-
-def dateline(sentence: str, voice: Voice) -> bool:
-    """Whether the sentence's speaker is its dateline ("NORTHPORT -", "NEW YORK, May 2 (Reuters) -"):
-    the parser takes it for a subject, but it names a place. Capitals elsewhere are a speaker: an
-    acronym ("The FBI said", "CNN reported") is one."""
-    span = voice.speaker_span
-    return bool(
-        span
-        and voice.speaker.isupper()
-        and not sentence[: span[0]].strip(" \t\n\"'“‘")
-        and _DATELINE_RE.match(sentence, span[1])
-    )
 
 
 def described_beside(
