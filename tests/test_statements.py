@@ -74,6 +74,19 @@ def test_an_acronym_speaks_and_a_dateline_does_not(text: str, speaker: str) -> N
     assert speaker_of(text, text[:12]) == speaker
 
 
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("The fee, said the harbour master, was never fair.", "the harbour master"),
+        ("The fee, said Ana Ruse, was never fair, and the tide was worse.", "Ana Ruse"),
+        ("The plan, says Bram Ode, is flawed.", "Bram Ode"),
+    ],
+)
+def test_a_parenthetical_reporting_verb_speaks_for_the_subject_after_it(text: str, speaker: str) -> None:
+    """The parser may hang the sentence's own subject from the parenthetical "said" as well."""
+    assert speaker_of(text, text[:7]) == speaker
+
+
 def test_a_statement_after_a_dateline_keeps_its_parse_and_offsets() -> None:
     text = "Fee row\n\nNORTHPORT (Wire) - Bram Ode said the fee is fair."
     [statement] = numbered(text)[0]

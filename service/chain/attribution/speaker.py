@@ -168,10 +168,13 @@ def owner_of(subj: Token, topics: list[tuple[int, str, bool]], n: int) -> str:
 
 
 def subject_of(verb: Token, hops: int = 0) -> Token | None:
-    """The subject of a verb: nsubj, a passive's agent, or the subject of the verb it hangs from."""
-    for c in verb.children:
-        if c.dep_ == "nsubj":
-            return verb.head if c.lower_ in _RELATIVE and verb.dep_ == "relcl" else c
+    """The subject of a verb: nsubj, a passive's agent, or the subject of the verb it hangs from. Of
+    two subjects, the one after the verb: in "The fee, said the harbour master, was never fair" the
+    parser hangs both "fee" and "master" from "said"."""
+    subjects = [c for c in verb.children if c.dep_ == "nsubj"]
+    if subjects:
+        c = subjects[-1] if len(subjects) > 1 and subjects[-1].i > verb.i else subjects[0]
+        return verb.head if c.lower_ in _RELATIVE and verb.dep_ == "relcl" else c
     if hops:  # "X was angered by Y and said": a verb sharing its head's subject shares X, never Y
         passive = next((c for c in verb.children if c.dep_ == "nsubjpass"), None)
         if passive is not None:
