@@ -201,8 +201,9 @@ def score_article(
     from ..chain.attribution.statements import number_statements
     from ..library import sentences
 
-    spans = [(s.start, s.end) for s in sentences(text)]
-    found, _ = number_statements("doc", text, sentences(text))
+    split = sentences(text)
+    spans = [(s.start, s.end) for s in split]
+    found, _ = number_statements("doc", text, split)
     ours = {(s.start, s.end): s.speaker for s in found}
     chains = coreference(xml) if xml else {}
     for (a, b), gold in zip(spans, gold_speakers(spans, read_ann(ann), chains), strict=True):
