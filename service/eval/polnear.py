@@ -111,8 +111,8 @@ def coreference(xml: str) -> dict[tuple[int, int], str]:
                 span = (offsets[(n, start)][0], offsets[(n, end - 1)][1])
                 mentions.append((span, m.findtext("text") or ""))
         named = " | ".join(dict.fromkeys(t for _, t in mentions if not set(t.casefold().split()) & _SKIP))
-        for span, _ in mentions if named else ():
-            out[span] = named
+        if named:
+            out.update((span, named) for span, _ in mentions)
     return out
 
 
@@ -176,7 +176,7 @@ class Tally:
 
 
 def articles(data: Path, split: str) -> list[tuple[str, Path, Path | None]]:
-    """(text, one annotator's attribution file, CoreNLP xml) for each article of a split."""
+    """(name, one annotator's attribution file, its CoreNLP xml if any) for each article of a split."""
     if split not in SPLITS:
         raise SystemExit(f"error: --split must be one of {', '.join(SPLITS)} (the test split is never read)")
     folder = data / split

@@ -218,12 +218,12 @@ def nearest_for(
     for s in statements:
         at = s.text.find(speaker)
         if at >= 0:
-            text = unquoted(s.text, at)
             end = at + len(speaker)
             name = _tokens(s, at, end)
+            if phrase_only and not name:
+                return None
+            text = unquoted(s.text, at)
             if phrase_only:
-                if not name:
-                    return None
                 lo, hi = _phrase(name[-1], s.parse.start_char)
             else:
                 # After the name, only its apposition or relative clause counts ("Ana Ruse, who chairs
