@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.library.chunk import chunks, sentences
+from service.library.chunk import chunks, rejoined, rejoined_in_place, sentences
 from service.models import Chunk, Span
 
 _WS = re.compile(r"\s+")
@@ -132,6 +132,15 @@ def test_a_hard_wrapped_paragraph_is_read_in_whole_sentences() -> None:
         "It held that a charge every traveller must pay to cross is a tax, whatever its name, and "
         "that only the council may levy it.",
     ]
+
+
+def test_words_broken_at_line_ends_are_made_whole_in_place() -> None:
+    """For the parser: the same length, and every word after a broken one where it was."""
+    text = "the ferry company ar-\n  gued that the coun-\ncil may not levy it"
+    mended = rejoined_in_place(text)
+    assert mended == "the ferry company argued     that the council   may not levy it"
+    assert mended.index("that") == text.index("that") and mended.index("may") == text.index("may")
+    assert "".join(rejoined_in_place(WRAPPED).split()) == "".join(rejoined(WRAPPED).split())
 
 
 def test_a_line_that_goes_on_in_lower_case_continues_its_sentence() -> None:

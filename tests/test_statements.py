@@ -94,6 +94,20 @@ def test_a_statement_after_a_dateline_keeps_its_parse_and_offsets() -> None:
     assert statement.parse.text.strip() == "Bram Ode said the fee is fair."  # the dateline blanked
 
 
+def test_a_verb_of_speech_broken_at_a_line_end_still_speaks() -> None:
+    """Text from a PDF breaks words at line ends ("ar-\ngued"); the parser reads them whole, and
+    the statement keeps its offsets and the text as written."""
+    text = (
+        "When the harbour fee was raised in the spring, the Port Authority ar-\n"
+        "gued that the quay had been run at a loss for years, and the crews dis-\n"
+        "puted it."
+    )
+    [statement] = numbered(text)[0]
+    assert statement.speaker == "the Port Authority"
+    assert text[statement.start : statement.end] == statement.text
+    assert statement.parse.text.split()[12] == "argued"
+
+
 def test_pronoun_resolves_to_the_previous_speaker() -> None:
     text = (
         "Zabihullah Mujahid accused Pakistan of shifting the burden of its security. "

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...errors import SetupError
-from ...library import paragraphs, sentences
+from ...library import paragraphs, rejoined_in_place, sentences
 from .coref import WINDOW, Said, described, full_name, named_before, resolve
 from .lexicon import ASKED, SILENT, SILENT_ALONE
 from .patterns import Cue, cues
@@ -116,15 +116,16 @@ def dateline(paragraph: str) -> int:
 
 
 def _parse_blocks(text: str) -> list[tuple[int, Doc]]:
-    """Each paragraph parsed once, its dateline blanked, its sentences fixed in advance to the
-    statements' sentences (spaCy's parser keeps boundaries set before it runs)."""
+    """Each paragraph parsed once, its dateline blanked and its words broken at line ends made whole
+    (offsets hold), its sentences fixed in advance to the statements' sentences (spaCy's parser
+    keeps boundaries set before it runs)."""
     starts = {s.start for s in sentences(text)}
     language = nlp()
     blocks = paragraphs(text)
     docs = []
     for a, b in blocks:
         k = dateline(text[a:b])  # blanked, so that offsets hold
-        doc = language.make_doc(" " * k + text[a + k : b])
+        doc = language.make_doc(" " * k + rejoined_in_place(text[a + k : b]))
         for tok in doc:
             tok.is_sent_start = tok.i == 0 or (a + tok.idx) in starts
         docs.append(doc)
