@@ -65,6 +65,10 @@ def _vectors(statements: list[Statement]) -> np.ndarray:
         ("What did the ferry company, the lawyer hired to argue for the town and the harbour board say?",
          ["ferry company", "lawyer", "harbour board"]),
         ("What do the guard and the driver each say happened at the gate?", ["guard", "driver"]),
+        # A deciding party answers too.
+        ("What did the tenant and the landlord argue, and how did the tribunal rule?",
+         ["tenant", "landlord", "tribunal"]),
+        ("What did the growers ask for, and what did the water board decide?", ["growers", "water board"]),
         # A place naming an event sets the scene; two names joined on it are its parties.
         ("Who is to blame for the collapse of the Geneva talks?", []),
         ("Why did the France–Germany talks in Geneva fail, and how does each side tell it?",
