@@ -108,6 +108,22 @@ def test_a_verb_of_speech_broken_at_a_line_end_still_speaks() -> None:
     assert statement.parse.text.split()[12] == "argued"
 
 
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ("The Castamir Rail Company raised fares in May. The company said costs had doubled.",
+         "Castamir Rail Company"),
+        ("Ana Ruse wrote to the Castamir Rail Company on Monday. The company said costs had doubled.",
+         "Castamir Rail Company"),
+        # no body of that name before it: the phrase as it stands
+        ("Fares rose in May. The company said costs had doubled.", "The company"),
+        ("The company said costs had doubled, and the Castamir Rail Company raised fares.", "The company"),
+    ],
+)  # fmt: skip
+def test_a_definite_noun_speaks_for_the_body_named_before_it(text: str, speaker: str) -> None:
+    assert speaker_of(text, text[text.index("The company") :][:16]) == speaker
+
+
 def test_pronoun_resolves_to_the_previous_speaker() -> None:
     text = (
         "Zabihullah Mujahid accused Pakistan of shifting the burden of its security. "

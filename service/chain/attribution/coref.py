@@ -1,9 +1,11 @@
 """What an attribution refers back to: a pronoun ("she said") to the last fitting speaker, a
 surname to the full name written earlier, and "the spokeswoman said" or "the statement said" to the
-speaker whose attribution used that noun. parse.py reads the attributions; this module links them."""
+speaker whose attribution used that noun, or "the board said" to the body named before it.
+parse.py reads the attributions; this module links them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,11 +45,19 @@ def described(anchor: Token, subj: Token) -> frozenset[str]:
     return frozenset(t.lemma_.casefold() for t in (*subj.subtree, *framing) if t.pos_ == "NOUN")
 
 
-def named_before(subj: Token, n: int, speaker: str, said: list[Said]) -> tuple[str, str, str]:
+def named_before(
+    subj: Token,
+    n: int,
+    speaker: str,
+    said: list[Said],
+    bodies: Sequence[tuple[int, int, str]] = (),
+    at: int = 0,
+) -> tuple[str, str, str]:
     """A definite common noun as the speaker ("The spokeswoman said", "The statement said"): the
     last speaker within WINDOW sentences whose attribution used that noun ("Velora's spokeswoman,
-    Ana Ruse, said", "In a statement, the council said"); else the phrase as it stands, with no
-    affiliation (only a phrase without one is looked up)."""
+    Ana Ruse, said", "In a statement, the council said"); else the last body named before `at`
+    whose name ends in that noun ("the Velora Harbour Board" for "the board said"); else the phrase
+    as it stands, with no affiliation (only a phrase without one is looked up)."""
     definite = subj.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ == "the" for c in subj.children)
     noun = subj.lemma_.casefold()
     for s in reversed(said) if definite else ():
@@ -55,6 +65,9 @@ def named_before(subj: Token, n: int, speaker: str, said: list[Said]) -> tuple[s
             break
         if s.speaker and noun in s.described and s.speaker.casefold() != speaker.casefold():
             return s.speaker, s.affiliation, s.kind
+    for char, _, name in reversed(bodies) if definite and subj.tag_ == "NN" else ():
+        if char < at and len(name.split()) > 1 and name.split()[-1].casefold() == noun:
+            return name, name, "group"
     return speaker, "", "nominal"
 
 

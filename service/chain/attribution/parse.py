@@ -147,6 +147,11 @@ def no_comment(sent: Span) -> bool:
     return lemma in SILENT_ALONE or any(c.dep_ == "neg" for c in (*root.children, *head.children))
 
 
+def _unarticled(name: str) -> str:
+    """A name without its leading "the"."""
+    return name[4:] if name[:4].casefold() == "the " else name
+
+
 def _analyse(text: str) -> Analysis:
     """Parse the document once and resolve every attribution in reading order."""
     lines = paragraph_spans(text)
@@ -159,6 +164,7 @@ def _analyse(text: str) -> Analysis:
     sent_starts: list[int] = []
     silent: list[tuple[int, int]] = []
     people: list[tuple[int, int, str]] = []  # (char, sentence, full name) of PERSON mentions
+    bodies: list[tuple[int, int, str]] = []  # (char, sentence, name) of ORG mentions
     topics: list[tuple[int, str, bool]] = []  # (sentence, what it is about, a group entity)
     language = nlp()
     for offset, doc in blocks:
@@ -171,6 +177,8 @@ def _analyse(text: str) -> Analysis:
             for ent in sent.ents:
                 if ent.label_ == "PERSON":
                     people.append((offset + ent.start_char, n, clean(ent)[0]))
+                elif ent.label_ == "ORG":
+                    bodies.append((offset + ent.start_char, n, _unarticled(clean(ent)[0])))
             found = []
             anchors = found_in.get(sent.start, [])
             for cue in anchors:
@@ -186,7 +194,7 @@ def _analyse(text: str) -> Analysis:
                 if kind in ("he", "they"):
                     speaker, affiliation, kind = resolve(kind, n, at, said, people)
                 elif kind == "nominal" and not affiliation:
-                    speaker, affiliation, kind = named_before(subj, n, speaker, said)
+                    speaker, affiliation, kind = named_before(subj, n, speaker, said, bodies, at)
                 elif kind in ("person", "group"):
                     full = full_name(speaker, offset + a, people)
                     if full != speaker or any(name == speaker for _, _, name in people):
