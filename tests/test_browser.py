@@ -175,11 +175,29 @@ def quote_buttons(answer: Any) -> list[Any]:
     return [buttons.nth(i) for i in range(buttons.count())]
 
 
-def paste(page: Any, text: str, title: str) -> str:
+def paste(page: Any, text: str, title: str, outlet: str = "", date: str = "") -> str:
+    """Paste an article with its title (and outlet and date); returns the status message."""
     library_open(page)
     page.click("#cp-tab-paste-button")
-    page.fill("#cp-paste textarea", text)
-    page.fill("#cp-title textarea, #cp-title input", title)
+    fields = {
+        "#cp-paste textarea": text,
+        "#cp-title textarea, #cp-title input": title,
+        "#cp-outlet textarea, #cp-outlet input": outlet,
+        "#cp-date textarea, #cp-date input": date,
+    }
+    page.wait_for_selector("#cp-paste textarea", state="visible")
+    for selector, value in fields.items():
+        if value:
+            page.fill(selector, value)
+    # The tab's boxes may take their (empty) first values after a fill right after the tab opens:
+    # wait until every box holds what was typed, and type again where one was reset.
+    for _ in range(3):
+        empty = [sel for sel, value in fields.items() if value and page.input_value(sel) != value]
+        if not empty:
+            break
+        for selector in empty:
+            page.fill(selector, fields[selector])
+        time.sleep(0.2)
     return add(page)
 
 
@@ -354,17 +372,6 @@ def test_seed_answer_side_by_side_and_a_quote_opens_its_source(page: Any, seed_t
     assert Path(got.value.path()).read_text(encoding="utf-8").startswith(f"# {SEED_QUESTION}")
 
 
-def paste_dated(page: Any, text: str, title: str, outlet: str, date: str) -> str:
-    """Paste an article with its title, outlet and date; returns the status message."""
-    library_open(page)
-    page.click("#cp-tab-paste-button")
-    page.fill("#cp-paste textarea", text)
-    page.fill("#cp-title textarea, #cp-title input", title)
-    page.fill("#cp-outlet textarea, #cp-outlet input", outlet)
-    page.fill("#cp-date textarea, #cp-date input", date)
-    return add(page)
-
-
 def shown_outlets(answer: Any) -> list[str]:
     """The outlets of the quotes the columns show now (the filter hides the others)."""
     return answer.evaluate(
@@ -384,7 +391,7 @@ def test_invented_collection_strip_filter_timeline_and_why_here(page: Any) -> No
     assert "Added “Dredging plan splits Marrowby harbour”" in add(page)
     for name, outlet, day in MARROWBY[1:]:
         title, _, text = (MARROWBY_DATA / name).read_text(encoding="utf-8").partition("\n\n")
-        assert f"Added “{title}”" in paste_dated(page, text, title, outlet, day)
+        assert f"Added “{title}”" in paste(page, text, title, outlet, day)
     info = page.locator("#cp-library .cp-doc-info").all_inner_texts()
     assert sorted(i.split(" · ")[:2] for i in info) == sorted([o, d] for _, o, d in MARROWBY), info
 
