@@ -69,6 +69,21 @@ def test_an_infinitive_after_an_object_is_the_objects_act_not_the_subjects_speec
 @pytest.mark.parametrize(
     ("sentence", "speaker"),
     [
+        ("The Velora Audit Office's figures show that the harbour fund is empty.",
+         "The Velora Audit Office's figures"),
+        ("A report by the Velora Audit Office shows that the harbour fund is empty.",
+         "the Velora Audit Office"),
+        ("The photos show the quay under water after the storm.", ""),  # no clause: no account
+    ],
+)  # fmt: skip
+def test_what_a_report_shows_is_its_authors_account(sentence: str, speaker: str) -> None:
+    """A report "shows" what its body holds when the verb takes a clause, as it "finds"."""
+    assert _why(f"Fares row\n\n{sentence}", sentence[:12]).speaker == speaker
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
         ("Skippers must post their fares at the quay.", ""),
         ("Skippers must post and maintain their fares at the quay.", ""),  # the modal governs both
         ("The board will announce the fares on Monday.", ""),
