@@ -230,6 +230,21 @@ def test_someone_the_question_asks_about_is_never_guessed_into_a_side_by_proximi
     assert set(bone.labels.values()) == {"fishing crews", "tenants"}
 
 
+def test_a_word_two_sides_share_guesses_neither_when_only_one_is_heard() -> None:
+    """ "Camp" names both camps the question asks about: a speaker from the unheard one is not
+    guessed into the heard one by it."""
+    text = (
+        "Park vote\n\n"
+        "Mayor Lena Ostrova said the vote would be held in May. "
+        "The pro-harbour camp said the quay needed the land. "
+        "Councillor Bram Ode from the pro-park camp said the trees must stay."
+    )
+    question = "What do the mayor, the pro-harbour camp and the pro-park camp each say?"
+    statements, bone = _backbone(text, question)
+    [ode] = [s for s in statements if s.speaker == "Councillor Bram Ode"]
+    assert bone.labels.get(ode.sid) != "pro-harbour camp"
+
+
 @pytest.mark.parametrize(
     ("sentence", "speaker", "rule"),
     [
