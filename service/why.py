@@ -14,6 +14,7 @@ SPEAKER_RULES = {
     "shared_subject": 'subject of the verb "{cue}" hangs from',
     "clause_speech_verb": 'subject of "{cue}" that ...',
     "clause_verb": 'subject of "{cue}", which takes a clause',
+    "parenthetical_verb": 'subject of "{cue}", set off by commas in the sentence it reports',
     "according_to": '"according to"',
     "speech_noun_source": 'source of the "{cue}"',
     "in_a_statement": 'subject of "{cue}" in a statement',

@@ -69,6 +69,22 @@ def test_an_infinitive_after_an_object_is_the_objects_act_not_the_subjects_speec
 @pytest.mark.parametrize(
     ("sentence", "speaker"),
     [
+        ("The rule, the tenants went on, was never lawful.", "the tenants"),
+        ("The fee, Ana Ruse continues, was never paid.", "Ana Ruse"),
+        ("The fee, it seems, was never paid.", ""),
+        ("The quay, the board built in May, is closed.", ""),  # an object of its own: a relative clause
+    ],
+)  # fmt: skip
+def test_a_parenthetical_clause_reports_the_sentence_around_it(sentence: str, speaker: str) -> None:
+    """A subject and verb set off by commas inside a sentence, with nothing of their own, report it."""
+    why = _why(f"Fares row\n\n{sentence}", sentence[:12])
+    assert why.speaker == speaker
+    assert why.speaker_rule == ("parenthetical_verb" if speaker else "")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
         ("The Velora Audit Office's figures show that the harbour fund is empty.",
          "The Velora Audit Office's figures"),
         ("A report by the Velora Audit Office shows that the harbour fund is empty.",
@@ -102,6 +118,7 @@ def test_every_registered_pattern_fires_on_its_own_example() -> None:
         "reporting_verb": "Ana Ruse said the fares would rise.",
         "clause_speech_verb": "Peter Jones held that the fares were fair.",
         "clause_verb": "Peter Jones hopes that the fares will fall.",
+        "parenthetical_verb": "The fares, Ana Ruse went on, will rise.",
         "according_to": "The fares will rise, according to Ana Ruse.",
         "speech_noun_source": "There was a warning from Ana Ruse about the fares.",
     }

@@ -58,6 +58,9 @@ PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
     ],
     # "Ana Ruse hopes that ...": any verb with a clause, when its subject is named or a pronoun
     "clause_verb": [[_cue(_VERB), _child("cue", "clause", {"DEP": "ccomp"})]],
+    # "The fee, they argue, is too high", "the court went on": a clause of its own set off by
+    # commas inside another, which it reports (see _parenthetical)
+    "parenthetical_verb": [[_cue({**_VERB, "DEP": {"IN": ["parataxis", "advcl"]}})]],
     # "according to the ministry"
     "according_to": [
         [
@@ -157,6 +160,12 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token]
     if name == "speech_noun_source":
         source = source_of(tok)
         return None if source is None else (name, source)
+    if name == "parenthetical_verb":
+        subj = next((c for c in tok.children if c.dep_ == "nsubj"), None)
+        if subj is None or subj.lower_ == "it" or not _parenthetical(tok):
+            return None
+        determined = any(c.dep_ in ("det", "poss") for c in subj.children)
+        return (name, subj) if subj.pos_ in ("PROPN", "PRON") or determined else None  # not "heaven knows"
     subj = subject_of(tok)
     if subj is None or _modal(tok):
         return None
@@ -169,6 +178,24 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token]
     if subj.head.i != tok.i:
         return "shared_subject", subj
     return ("inverted_reporting_verb" if subj.i > tok.i else "subject_of_reporting_verb"), subj
+
+
+def _parenthetical(verb: Token) -> bool:
+    """Whether a verb and its subject stand alone between commas inside the sentence ("The fee, they
+    argue, is too high"; "And yet, the court went on, both were void"): no object or clause of
+    their own, so what they report is the sentence around them."""
+    if any(c.dep_ in ("dobj", "ccomp", "xcomp", "attr", "acomp", "prep", "agent") for c in verb.children):
+        return False
+    subj = next(c for c in verb.children if c.dep_ == "nsubj")
+    particle = [c.i for c in verb.children if c.dep_ == "prt"]
+    start, end = min(t.i for t in subj.subtree), max([verb.i, *particle])
+    doc = verb.doc
+    return (
+        verb.sent.start < start
+        and end + 1 < verb.sent.end - 1
+        and doc[start - 1].text == ","
+        and doc[end + 1].text == ","
+    )
 
 
 def _modal(verb: Token) -> bool:
