@@ -162,7 +162,7 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token]
         return None if source is None else (name, source)
     if name == "parenthetical_verb":
         subj = next((c for c in tok.children if c.dep_ == "nsubj"), None)
-        if subj is None or subj.lower_ == "it" or not _parenthetical(tok):
+        if subj is None or subj.lower_ == "it" or not _parenthetical(tok, subj):
             return None
         determined = any(c.dep_ in ("det", "poss") for c in subj.children)
         return (name, subj) if subj.pos_ in ("PROPN", "PRON") or determined else None  # not "heaven knows"
@@ -180,13 +180,12 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token]
     return ("inverted_reporting_verb" if subj.i > tok.i else "subject_of_reporting_verb"), subj
 
 
-def _parenthetical(verb: Token) -> bool:
+def _parenthetical(verb: Token, subj: Token) -> bool:
     """Whether a verb and its subject stand alone between commas inside the sentence ("The fee, they
     argue, is too high"; "And yet, the court went on, both were void"): no object or clause of
     their own, so what they report is the sentence around them."""
     if any(c.dep_ in ("dobj", "ccomp", "xcomp", "attr", "acomp", "prep", "agent") for c in verb.children):
         return False
-    subj = next(c for c in verb.children if c.dep_ == "nsubj")
     particle = [c.i for c in verb.children if c.dep_ == "prt"]
     start, end = min(t.i for t in subj.subtree), max([verb.i, *particle])
     doc = verb.doc

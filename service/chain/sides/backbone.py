@@ -223,14 +223,14 @@ def backbone_for(
     open_speakers = [speaker for speaker, side in sure.items() if side is None]
     other = keys(besides)
     guessed = [s for s in open_speakers if not names_several(s, sides) and not asked_about(s, other)]
-    # A party named in the speaker's own phrase first ("Bram Ode of the Ruritanian delegation"); the
-    # words around it only for a side no one else is heard for yet.
     # Words are told apart over every side, less those a heard side's name holds ("Ode" beside "Ana
     # Ode"), so that "camp" names neither "the pro-X camp" nor "the pro-Y camp" when only one of
     # them is heard; a guess stands only for a side already heard.
     apart = heard_sure + [
         o for o in sides if o not in heard_sure and not any(keys(o) <= keys(h) for h in heard_sure)
     ]
+    # A party named in the speaker's own phrase first ("Bram Ode of the Ruritanian delegation"); the
+    # words around it only for a side no one else is heard for yet.
     weak = {
         speaker: guess
         for speaker in guessed
