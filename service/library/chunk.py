@@ -14,8 +14,7 @@ from ..models import Chunk, Span
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _SPACE = re.compile(r"\s")
 _BYLINE = re.compile(r"by\s+[A-Z]")
-_BROKEN_WORD = re.compile(r"(?<=\w)-[ \t]*\n\s*(?=\w)")
-_BROKEN_WORD_REST = re.compile(r"(?<=\w)(-[ \t]*\n\s*)(\w+)")
+_BROKEN_WORD = re.compile(r"(?<=\w)(-[ \t]*\n\s*)(\w+)")  # the break, and the rest of the word
 WRAPPED_LINES = 3  # breaks before a paragraph's last line that make it a wrapped block, at the least
 
 
@@ -95,14 +94,14 @@ def segments(text: str) -> tuple[tuple[int, int], ...]:
 def rejoined(text: str) -> str:
     """`text` with the words a hard-wrapped text broke at its line ends made whole ("de-\nfendant"
     -> "defendant"): for reading, never for quoting (offsets change)."""
-    return _BROKEN_WORD.sub("", text)
+    return _BROKEN_WORD.sub(r"\2", text)
 
 
 def rejoined_in_place(text: str) -> str:
     """`text` with the words a hard-wrapped text broke at its line ends made whole and followed by
     the spaces the break took ("ar-\ngued that" -> "argued   that"), so that everything outside those
     words keeps its offset: for parsing, where "ar-" and "gued" are no verb of speech."""
-    return _BROKEN_WORD_REST.sub(lambda m: m.group(2) + " " * len(m.group(1)), text)
+    return _BROKEN_WORD.sub(lambda m: m.group(2) + " " * len(m.group(1)), text)
 
 
 def unwrapped(paragraph: str) -> str:
