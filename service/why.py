@@ -17,6 +17,7 @@ SPEAKER_RULES = {
     "parenthetical_verb": 'subject of "{cue}", set off by commas in the sentence it reports',
     "according_to": '"according to"',
     "speech_noun_source": 'source of the "{cue}"',
+    "view_is_that": 'whose "{cue}" is that ...',
     "in_a_statement": 'subject of "{cue}" in a statement',
     "running_quotation": "a quotation running on from the sentence before",
     "quotation_after_speaker": "a quotation right after the sentence naming the speaker",

@@ -113,6 +113,20 @@ def test_what_someone_must_or_will_say_is_not_an_account_they_gave(sentence: str
     assert _why(f"Fares row\n\n{sentence}", sentence[:12]).speaker == speaker
 
 
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
+        ("The Velora Harbour Board's position is that the fares must rise.", "The Velora Harbour Board"),
+        ("The argument by the ferry crews is that the fares are unlawful.", "the ferry crews"),
+        ("The trouble is that the fares are high.", ""),  # no one's view
+        ("The board's position changed after the storm.", ""),  # no "is that"
+    ],
+)  # fmt: skip
+def test_a_view_set_out_as_is_that_is_its_owners_account(sentence: str, speaker: str) -> None:
+    """A view set out as "X's position is that ..." is X's, as "X says that ..." is."""
+    assert _why(f"Fares row\n\n{sentence}", sentence[:12]).speaker == speaker
+
+
 def test_every_registered_pattern_fires_on_its_own_example() -> None:
     examples = {
         "reporting_verb": "Ana Ruse said the fares would rise.",
@@ -121,6 +135,7 @@ def test_every_registered_pattern_fires_on_its_own_example() -> None:
         "parenthetical_verb": "The fares, Ana Ruse went on, will rise.",
         "according_to": "The fares will rise, according to Ana Ruse.",
         "speech_noun_source": "There was a warning from Ana Ruse about the fares.",
+        "view_is_that": "Ana Ruse's view is that the fares will rise.",
     }
     assert set(examples) == set(PATTERNS)
     for name, sentence in examples.items():

@@ -13,7 +13,14 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .lexicon import CLAUSE_SPEECH_VERBS, FIRST_PERSON, SPEECH_NOUNS, SPEECH_PHRASES, SPEECH_VERBS
+from .lexicon import (
+    CLAUSE_SPEECH_VERBS,
+    FIRST_PERSON,
+    POSITION_NOUNS,
+    SPEECH_NOUNS,
+    SPEECH_PHRASES,
+    SPEECH_VERBS,
+)
 from .speaker import entity_of, source_of, subject_of
 
 if TYPE_CHECKING:
@@ -67,6 +74,18 @@ PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
             _cue({"LOWER": "according"}),
             _child("cue", "to", {"LOWER": "to"}),
             _child("to", "speaker", {"DEP": "pobj"}),
+        ]
+    ],
+    # "the union's position is that ...", "her view was that ...": a stated view, owned, set out by
+    # "is that"
+    "view_is_that": [
+        [
+            _cue(
+                {"DEP": "nsubj", "POS": "NOUN", "_": {LEMMA: {"IN": sorted(SPEECH_NOUNS | POSITION_NOUNS)}}}
+            ),
+            {"LEFT_ID": "cue", "REL_OP": "<", "RIGHT_ID": "be", "RIGHT_ATTRS": {"LEMMA": "be"}},
+            _child("be", "clause", {"DEP": "ccomp"}),
+            _child("clause", "that", {"DEP": "mark", "LOWER": "that"}),
         ]
     ],
     # "a warning from the mayor", "issued a statement by its lawyers"
@@ -157,6 +176,9 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token]
     """The rule's trace name and the speaker token for a matched cue, or None: no one speaks."""
     if name == "according_to":
         return None if captured is None else (name, captured)
+    if name == "view_is_that":
+        owner = next((c for c in tok.children if c.dep_ == "poss"), None) or source_of(tok)
+        return None if owner is None else (name, owner)
     if name == "speech_noun_source":
         source = source_of(tok)
         return None if source is None else (name, source)
