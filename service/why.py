@@ -16,6 +16,7 @@ SPEAKER_RULES = {
     "clause_verb": 'subject of "{cue}", which takes a clause',
     "parenthetical_verb": 'subject of "{cue}", set off by commas in the sentence it reports',
     "according_to": '"according to"',
+    "document_read": 'source of the document that "{cue}"',
     "speech_noun_source": 'source of the "{cue}"',
     "view_is_that": 'whose "{cue}" is that ...',
     "in_a_statement": 'subject of "{cue}" in a statement',

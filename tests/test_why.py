@@ -127,6 +127,23 @@ def test_a_view_set_out_as_is_that_is_its_owners_account(sentence: str, speaker:
     assert _why(f"Fares row\n\n{sentence}", sentence[:12]).speaker == speaker
 
 
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
+        ("The Velora Harbour Board's statement read: \"The fares will rise in May.\"",
+         "The Velora Harbour Board"),
+        ("A letter signed by the ferry crews read, \"We will not sail at these fares.\"", "the ferry crews"),
+        ("The Velora Harbour Board put out a statement that read, \"The fares will rise.\"",
+         "The Velora Harbour Board"),
+        ("A sign at the quay read \"Fares up, boats out\".", ""),  # a sign is no one's document
+        ("Ana Ruse read the fares aloud at the quay.", ""),  # reading out is not saying
+    ],
+)  # fmt: skip
+def test_what_a_document_reads_is_its_sources_account(sentence: str, speaker: str) -> None:
+    """A statement or letter that "reads" something gives its source's words."""
+    assert _why(f"Fares row\n\n{sentence}", sentence[:12]).speaker == speaker
+
+
 def test_every_registered_pattern_fires_on_its_own_example() -> None:
     examples = {
         "reporting_verb": "Ana Ruse said the fares would rise.",
@@ -136,6 +153,7 @@ def test_every_registered_pattern_fires_on_its_own_example() -> None:
         "according_to": "The fares will rise, according to Ana Ruse.",
         "speech_noun_source": "There was a warning from Ana Ruse about the fares.",
         "view_is_that": "Ana Ruse's view is that the fares will rise.",
+        "document_read": 'Ana Ruse\'s letter read: "The fares will rise."',
     }
     assert set(examples) == set(PATTERNS)
     for name, sentence in examples.items():

@@ -32,6 +32,8 @@ LEMMA = "cue_lemma"
 """A token extension: the lower-cased lemma ("Said" at a sentence start is "say" too)."""
 
 _VERB = {"POS": "VERB"}
+_READ = {"LOWER": {"IN": ["read", "reads"]}}
+_DOCUMENT = {"_": {LEMMA: {"IN": sorted(SPEECH_NOUNS)}}}
 _FROM_BY = {"DEP": {"IN": ["prep", "agent"]}, "LOWER": {"IN": ["from", "by"]}}
 
 
@@ -55,6 +57,13 @@ PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
             _child("cue", "particle", {"DEP": {"IN": ["prt", "advmod"]}, "LOWER": particle}),
         ]
         for verb, particle in sorted(SPEECH_PHRASES)
+    ],
+    # "the union's statement read", "a letter signed by the board reads": a document's words, which
+    # its source says (see _document_source). Any tag, since the parser may take "read" for a noun,
+    # and before clause_verb, which also takes "read" with a clause but needs a named subject.
+    "document_read": [
+        [_cue(_READ), _child("cue", "subject", {"DEP": "nsubj", **_DOCUMENT})],
+        [_cue({**_READ, "DEP": "relcl"}), _child("cue", "subject", _DOCUMENT, "<")],  # "..., which read"
     ],
     # "the court held that ...", "X's report found that ...": a verb of holding a view, with a clause
     "clause_speech_verb": [
@@ -191,6 +200,9 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token]
     subj = subject_of(tok)
     if subj is None or _modal(tok):
         return None
+    if name == "document_read":
+        source = _document_source(subj)
+        return None if source is None else (name, source)
     if name == "clause_speech_verb":
         return None if subj.lower_ == "it" else (name, subj)  # "it found that" is no one
     if name == "clause_verb":
@@ -217,6 +229,23 @@ def _parenthetical(verb: Token, subj: Token) -> bool:
         and doc[start - 1].text == ","
         and doc[end + 1].text == ","
     )
+
+
+def _document_source(document: Token) -> Token | None:
+    """Who a document that "reads" something comes from: its possessor ("Their statement read"), "by"
+    or "from" on it or on the verb that made it ("The letter signed by the board read"), or the one
+    who issued it ("The club put out a statement that read"). None for anything but a speech noun
+    ("the sign read", "she read the letter")."""
+    if document.pos_ != "NOUN" or document.lemma_.lower() not in SPEECH_NOUNS:
+        return None
+    owner = next((c for c in document.children if c.dep_ == "poss"), None)
+    if owner is not None or (owner := source_of(document)) is not None:
+        return owner
+    for made in (c for c in document.children if c.dep_ == "acl"):
+        agent = next((c for c in made.children if c.dep_ == "agent"), None)
+        if agent is not None:
+            return next((p for p in agent.children if p.dep_ == "pobj"), None)
+    return subject_of(document.head) if document.dep_ == "dobj" else None
 
 
 def _modal(verb: Token) -> bool:
