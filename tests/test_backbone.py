@@ -266,22 +266,8 @@ def test_sides_heard_only_on_another_subject() -> None:
     assert not off.labels and "no side's account on what the question asks" in off.reason
     assert not lineup.draft(off, statements, _vectors(statements)).answerable
     # One side on it is enough: a short account need not echo the question's words.
-    one = {sid: (0.5 if side == ministry else 0.18) for sid, side in bone.labels.items()}
+    one = {sid: (0.5 if side == ministry else 0.1) for sid, side in bone.labels.items()}
     assert rules.backbone(Q(QUESTION), statements, affiliations, one).labels == bone.labels
-
-
-def test_a_side_heard_only_on_another_subject_is_not_heard_on_the_question() -> None:
-    """Where one side speaks on what the question asks, a side whose every statement reads far from
-    it (below SIDE_FLOOR) is quoted on another matter: there is nothing of theirs to compare."""
-    statements, affiliations = _statements()
-    bone = rules.backbone(Q(QUESTION), statements, affiliations)
-    ministry = "Ruritanian Ministry of Ports"
-    near = {sid: (0.5 if side == ministry else rules.SIDE_FLOOR - 0.05) for sid, side in bone.labels.items()}
-    heard = rules.backbone(Q(QUESTION), statements, affiliations, near)
-    assert set(heard.labels.values()) == {ministry}
-    assert heard.reason.startswith("only Ruritanian Ministry of Ports's account on what the question asks")
-    union = next(sid for sid, side in bone.labels.items() if side != ministry)
-    assert heard.trace(statements)[union].unplaced == "its side says nothing near what the question asks"
 
 
 def test_labels_given_by_a_model_come_first_and_only_for_known_sides() -> None:

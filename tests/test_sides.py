@@ -151,10 +151,9 @@ def test_a_voice_heard_once_stands_for_the_unheard_party_only_on_the_question(
 
 
 def test_the_remaining_voice_is_weighed_before_the_question_check() -> None:
-    """The landlord's short answer reads below ON_SUBJECT (not far below: it does not echo the
-    question's words); Mia Lund, the tenant's one voice, speaks on it. The comparison stands on her
-    statements: it is not refused as if no side spoke on the heating. Were the landlord's words far
-    from it (below SIDE_FLOOR), he would be heard only on something else."""
+    """The landlord speaks only of the rent, off what the question asks; Mia Lund, the tenant's one
+    voice, speaks on it. The comparison stands on her statements: it is not refused as if no side
+    spoke on the heating."""
     text = (
         "Rent row\n\n"
         "The landlord said the rent was fair. "
@@ -162,12 +161,11 @@ def test_the_remaining_voice_is_weighed_before_the_question_check() -> None:
         "Mia Lund said the boiler had never been fixed."
     )
     statements, affiliations = _statements(text)
+    on_subject = {s.sid: 0.5 if s.speaker == "Mia Lund" else 0.1 for s in statements}
     question = Question.parse("What do the tenant and the landlord each say about the heating?")
-    for landlord, heard in ((0.2, {"tenant", "landlord"}), (0.1, {"tenant", None})):
-        on_subject = {s.sid: 0.5 if s.speaker == "Mia Lund" else landlord for s in statements}
-        bone = backbone(question, statements, affiliations, on_subject)
-        assert bool(bone.reason) is (None in heard)
-        assert {bone.labels.get(s.sid) for s in statements} == heard
+    bone = backbone(question, statements, affiliations, on_subject)
+    assert not bone.reason
+    assert {bone.labels.get(s.sid) for s in statements} == {"tenant", "landlord"}
 
 
 def test_a_question_naming_capitals_hears_the_countries_speakers() -> None:

@@ -35,12 +35,6 @@ from .question import Question, question_parties
 # development and tuning cases; short invented test articles put single answerable sides as low as
 # 0.17, so only a question no side speaks on is refused (see _off_question).
 ON_SUBJECT = 0.25
-# Where a side speaks on the question, another side none of whose statements reaches SIDE_FLOOR is
-# heard only on something else (a party quoted on another matter in the same article): it is not
-# heard on the question. Rules alone, from no floor: 0.10 moved nothing; 0.15 and 0.175 gave check side
-# F1 .752 -> .759 and attribution .883 -> .896 and answered one unanswerable invented case less;
-# 0.20 lost two answerable tuning cases (side F1 .887 -> .839).
-SIDE_FLOOR = 0.15
 HEADLINE = "a headline: read for who speaks, never quoted"
 
 
@@ -260,12 +254,8 @@ def backbone_for(
             placed[s.sid] = weak[s.speaker]
         elif not s.speaker and (s.reported or s.quoted):
             open_statements.append(s.sid)
-    elsewhere = _heard_elsewhere(placed, on_subject)
-    dropped = {sid for sid, p in placed.items() if p.side in elsewhere}
-    placed = {sid: p for sid, p in placed.items() if sid not in dropped}
     off = _off_question(placed, on_subject)
     unplaced = {s.sid: _unplaced(s, sides) for s in statements if s.sid not in placed}
-    unplaced.update(dict.fromkeys(dropped, "its side says nothing near what the question asks"))
     if off:
         unplaced.update(dict.fromkeys(placed, "no side speaks on what the question asks"))
         placed = {}
@@ -275,7 +265,7 @@ def backbone_for(
             unplaced[sid] = f"its side is not among the {MAX_SIDES} most heard ({p.side})"
     reason = ""
     if len(heard) < 2:
-        on = " on what the question asks" if off or dropped else ""
+        on = " on what the question asks" if off else ""
         reason = f"{heard_only(heard)}{on} is in the documents; there is nothing to compare"
     return Backbone(
         heard or sides, {sid: p.side for sid, p in placed.items()}, open_speakers,
@@ -321,19 +311,6 @@ def _off_question(labels: Mapping[str, object], on_subject: Mapping[str, float] 
     if not on_subject or not labels:
         return False
     return max(on_subject.get(sid, -1.0) for sid in labels) < ON_SUBJECT
-
-
-def _heard_elsewhere(labels: Mapping[str, Placed], on_subject: Mapping[str, float] | None) -> set[str]:
-    """The sides heard only on something else: when some side has a statement at ON_SUBJECT or above,
-    those whose every statement reads below SIDE_FLOOR to what the question asks."""
-    if not on_subject:
-        return set()
-    best: dict[str, float] = {}
-    for sid, p in labels.items():
-        best[p.side] = max(best.get(p.side, -1.0), on_subject.get(sid, -1.0))
-    if max(best.values(), default=-1.0) < ON_SUBJECT:
-        return set()
-    return {side for side, score in best.items() if score < SIDE_FLOOR}
 
 
 def _affiliations(speaker: str, known: dict[str, Counter[str]]) -> Counter[str]:
