@@ -33,7 +33,8 @@ LEMMA = "cue_lemma"
 
 _VERB = {"POS": "VERB"}
 _READ = {"LOWER": {"IN": ["read", "reads"]}}
-_DOCUMENT = {"_": {LEMMA: {"IN": sorted(SPEECH_NOUNS)}}}
+_DOCUMENT = {"_": {LEMMA: {"IN": sorted(SPEECH_NOUNS)}}}  # a speech noun: "statement", "letter"
+_VIEW = {"_": {LEMMA: {"IN": sorted(SPEECH_NOUNS | POSITION_NOUNS)}}}  # and "position", "view"
 _FROM_BY = {"DEP": {"IN": ["prep", "agent"]}, "LOWER": {"IN": ["from", "by"]}}
 
 
@@ -89,16 +90,14 @@ PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
     # "is that"
     "view_is_that": [
         [
-            _cue(
-                {"DEP": "nsubj", "POS": "NOUN", "_": {LEMMA: {"IN": sorted(SPEECH_NOUNS | POSITION_NOUNS)}}}
-            ),
-            {"LEFT_ID": "cue", "REL_OP": "<", "RIGHT_ID": "be", "RIGHT_ATTRS": {"LEMMA": "be"}},
+            _cue({"DEP": "nsubj", "POS": "NOUN", **_VIEW}),
+            _child("cue", "be", {"LEMMA": "be"}, "<"),
             _child("be", "clause", {"DEP": "ccomp"}),
             _child("clause", "that", {"DEP": "mark", "LOWER": "that"}),
         ]
     ],
     # "a warning from the mayor", "issued a statement by its lawyers"
-    "speech_noun_source": [[_cue({"POS": "NOUN", "_": {LEMMA: {"IN": sorted(SPEECH_NOUNS)}}})]],
+    "speech_noun_source": [[_cue({"POS": "NOUN", **_DOCUMENT})]],
 }
 
 
