@@ -21,7 +21,7 @@ from .lexicon import (
     SPEECH_PHRASES,
     SPEECH_VERBS,
 )
-from .speaker import entity_of, source_of, subject_of
+from .speaker import author_of, entity_of, source_of, subject_of
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -185,7 +185,7 @@ def _speaker(tok: Token, name: str, captured: Token | None) -> tuple[str, Token]
     if name == "according_to":
         return None if captured is None else (name, captured)
     if name == "view_is_that":
-        owner = next((c for c in tok.children if c.dep_ == "poss"), None) or source_of(tok)
+        owner = author_of(tok)
         return None if owner is None else (name, owner)
     if name == "speech_noun_source":
         source = source_of(tok)
@@ -237,8 +237,7 @@ def _document_source(document: Token) -> Token | None:
     ("the sign read", "she read the letter")."""
     if document.pos_ != "NOUN" or document.lemma_.lower() not in SPEECH_NOUNS:
         return None
-    owner = next((c for c in document.children if c.dep_ == "poss"), None)
-    if owner is not None or (owner := source_of(document)) is not None:
+    if (owner := author_of(document)) is not None:
         return owner
     for made in (c for c in document.children if c.dep_ == "acl"):
         agent = next((c for c in made.children if c.dep_ == "agent"), None)

@@ -105,7 +105,7 @@ def described_who(subj: Token) -> tuple[str, str, tuple[int, int], str, str]:
     Ruse, the ministry's chief negotiator" -> "chief negotiator", "student protester Ana Ruse" ->
     "student protester"), which tells the side a name alone cannot."""
     if subj.pos_ == "NOUN" and subj.lemma_.lower() in SPEECH_NOUNS:  # "Lupescu's remarks suggest"
-        source = next((c for c in subj.children if c.dep_ == "poss"), None) or source_of(subj)
+        source = author_of(subj)
         if source is not None:
             return described_who(source)
     counted = next((c for c in subj.children if c.dep_ == "prep" and c.lower_ == "of"), None)
@@ -198,6 +198,12 @@ def source_of(noun: Token) -> Token | None:
         if c.dep_ in ("prep", "agent") and c.lower_ in ("from", "by"):
             return next((p for p in c.children if p.dep_ == "pobj"), None)
     return None
+
+
+def author_of(noun: Token) -> Token | None:
+    """Whose a speech noun is: its possessor ("the union's statement", "her view"), else its source
+    (`source_of`: "a statement by the union")."""
+    return next((c for c in noun.children if c.dep_ == "poss"), None) or source_of(noun)
 
 
 def introduced(
